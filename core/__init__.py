@@ -1,0 +1,1 @@
+"""The domain of agentpref: rollouts, checks, pairs, formats. No UI, no SQL."""

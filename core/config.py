@@ -1,0 +1,121 @@
+"""The workspace config (`agentpref.toml`): typed, with defaults, strict about unknown keys.
+
+A typo in a key must fail loudly (file, key, what was expected) rather than silently
+fall back to a default: a user who sets `weigth = 5` would otherwise train on the wrong
+scores without noticing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_NAME = "agentpref.toml"
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or has a wrong key or type."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckConfig(Section):
+    enabled: bool = True
+    weight: float
+
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    # Weights matter: with plain counts a model learns to finish at once (fewer steps,
+    # fewer flags). Claiming success over failing tests and skipping tests weigh most.
+    "protocol.malformed": 1.0,
+    "tests.never_run": 3.0,
+    "tests.not_rerun": 1.5,
+    "tests.ignored_failure": 4.0,
+    "files.outside_allowed": 2.5,
+    "diff.too_large": 1.0,
+    "loop.repeat": 2.0,
+    "path.hallucinated": 1.0,
+    "edit.unread": 1.0,
+    "stuck.no_stop": 2.0,
+    "evidence.uncited": 0.5,
+}
+
+
+class ChecksConfig(Section):
+    weights: dict[str, float] = Field(default_factory=dict)  # overrides DEFAULT_WEIGHTS
+    disabled: list[str] = Field(default_factory=list)
+    diff_budget: int = 40  # changed lines, when the task sets none
+    step_limit: int = 30  # when the task and the rollout's harness set none
+    loop_repeats: int = 4  # identical action+observation pairs in a row
+    loop_error_repeats: int = 3  # identical actions in a row that each ended in an error
+    loop_alternation: int = 6  # steps of an A,B,A,B,... alternation
+    custom: list[str] = Field(default_factory=list)  # "module:function" of user checks
+
+    def weight(self, check_id: str, default: float = 1.0) -> float:
+        return self.weights.get(check_id, DEFAULT_WEIGHTS.get(check_id, default))
+
+
+class MiningConfig(Section):
+    margin: float = 1.0  # least score gap for a proposal
+    max_per_task: int = 12
+    max_per_rollout: int = 3
+
+
+class ImportConfig(Section):
+    max_observation_bytes: int = 1_000_000  # larger observations keep head and tail
+
+
+class Config(Section):
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    mining: MiningConfig = Field(default_factory=MiningConfig)
+    imports: ImportConfig = Field(default_factory=ImportConfig, alias="import")
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # extra="allow": sections owned by later parts (policy, train, eval, keys) pass through
+    # untouched here and are validated by their owners.
+
+
+def load_config(path: Path) -> Config:
+    """Read `agentpref.toml`; a missing file means all defaults."""
+    if not path.exists():
+        return Config()
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+DEFAULT_CONFIG_TEXT = """\
+# agentpref workspace config. Every key is optional; shown here with its default.
+
+[checks]
+# Severity weight of each check; a rollout's score is the sum over its flags (lower is better).
+# weights = { "tests.ignored_failure" = 4.0, "tests.never_run" = 3.0 }
+disabled = []
+diff_budget = 40        # changed lines allowed when the task sets no budget
+step_limit = 30         # steps when the task sets no limit
+loop_repeats = 4        # identical action+observation pairs in a row
+loop_error_repeats = 3  # identical actions in a row, each ending in an error
+loop_alternation = 6    # steps of an A,B,A,B,... alternation
+custom = []             # your own checks: ["my_checks:no_rm_rf"]
+
+[mining]
+margin = 1.0            # least score gap between chosen and rejected
+max_per_task = 12
+max_per_rollout = 3
+
+[import]
+max_observation_bytes = 1000000  # larger observations keep their head and tail
+"""

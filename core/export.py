@@ -1,0 +1,162 @@
+"""Turning a decided pair into a TRL preference row (conversational, explicit prompt).
+
+The shared prefix of the two rollouts, up to their first divergent step, is the prompt. At
+step granularity each side's completion is its next assistant turn; at trajectory
+granularity it is the whole remainder. Tool-call arguments and the `tools` column are JSON
+strings: Arrow would otherwise merge every row's differently shaped arguments into one
+struct full of nulls, and TRL's templates accept strings for both.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from core.schema import Rollout, Step
+from core.text import strip_ansi
+
+
+class Granularity(StrEnum):
+    STEP = "step"
+    TRAJECTORY = "trajectory"
+
+
+class NotExportable(ValueError):
+    """The pair cannot make a row (identical rollouts, or one side ends at the divergence)."""
+
+
+def _action_key(step: Step) -> str:
+    if step.action is not None:
+        return step.action.command
+    if step.tool_call is not None:
+        return step.tool_call.name + json.dumps(step.tool_call.arguments, sort_keys=True)
+    return step.thought
+
+
+def same_step(a: Step, b: Step) -> bool:
+    """Steps are the same when their canonical action and what came back are the same."""
+    obs_a = a.observation.content if a.observation else None
+    obs_b = b.observation.content if b.observation else None
+    return (
+        _action_key(a) == _action_key(b) and obs_a == obs_b and (a.malformed is None) == (b.malformed is None)
+    )
+
+
+def divergence(a: Rollout, b: Rollout) -> int:
+    index = 0
+    while index < len(a.steps) and index < len(b.steps) and same_step(a.steps[index], b.steps[index]):
+        index += 1
+    return index
+
+
+def assistant_message(step: Step) -> dict[str, Any]:
+    if step.tool_call is None:
+        return {"role": "assistant", "content": step.thought}
+    arguments = (
+        step.tool_call.raw if step.malformed and step.tool_call.raw else json.dumps(step.tool_call.arguments)
+    )
+    return {
+        "role": "assistant",
+        "content": step.thought,
+        "tool_calls": [
+            {
+                "id": f"call_{step.index}",
+                "type": "function",
+                "function": {"name": step.tool_call.name, "arguments": arguments},
+            }
+        ],
+    }
+
+
+def step_messages(step: Step) -> list[dict[str, Any]]:
+    messages = [assistant_message(step)]
+    if step.observation is not None:
+        content = strip_ansi(step.observation.content)
+        if step.tool_call is not None:
+            messages.append({"role": "tool", "tool_call_id": f"call_{step.index}", "content": content})
+        else:  # a malformed turn: the harness answers as the user, as mini-swe-agent does
+            messages.append({"role": "user", "content": content})
+    return messages
+
+
+def instruction_of(rollout: Rollout, instruction: str) -> str:
+    if instruction:
+        return instruction
+    if rollout.task and rollout.task.instruction:
+        return rollout.task.instruction
+    return f"Fix the failing tests of task {rollout.task_id}."
+
+
+def tool_schemas(*rollouts: Rollout) -> list[dict[str, Any]]:
+    """Function schemas for every tool the rollouts called, inferred from the arguments used."""
+    properties: dict[str, dict[str, str]] = {}
+    for rollout in rollouts:
+        for step in rollout.steps:
+            call = step.tool_call
+            if call is None:
+                continue
+            props = properties.setdefault(call.name, {})
+            for key, value in call.arguments.items():
+                props.setdefault(key, _json_type(value))
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": f"The {name} tool.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {k: {"type": t} for k, t in sorted(props.items())},
+                    "required": sorted(props),
+                },
+            },
+        }
+        for name, props in sorted(properties.items())
+    ]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def preference_row(
+    chosen: Rollout,
+    rejected: Rollout,
+    granularity: Granularity = Granularity.STEP,
+    instruction: str = "",
+    system: str = "",
+) -> dict[str, Any]:
+    """One TRL row: prompt, chosen, rejected (message lists) and tools (a JSON string)."""
+    start = divergence(chosen, rejected)
+    if start >= len(chosen.steps) or start >= len(rejected.steps):
+        raise NotExportable(
+            f"rollouts {chosen.id} and {rejected.id} do not diverge before one of them ends "
+            f"(shared prefix of {start} steps)"
+        )
+    prompt: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    prompt.append({"role": "user", "content": instruction_of(chosen, instruction)})
+    for step in chosen.steps[:start]:
+        prompt.extend(step_messages(step))
+    if granularity is Granularity.STEP:
+        chosen_part = [assistant_message(chosen.steps[start])]
+        rejected_part = [assistant_message(rejected.steps[start])]
+    else:
+        chosen_part = [m for s in chosen.steps[start:] for m in step_messages(s)]
+        rejected_part = [m for s in rejected.steps[start:] for m in step_messages(s)]
+    return {
+        "prompt": prompt,
+        "chosen": chosen_part,
+        "rejected": rejected_part,
+        "tools": json.dumps(tool_schemas(chosen, rejected)),
+    }

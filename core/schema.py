@@ -1,0 +1,177 @@
+"""Pydantic models for everything the loop produces.
+
+Rollouts from every harness are normalised into these models on import, so checks,
+mining, export and the TUI never see a harness-specific shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ActionKind(StrEnum):
+    """Canonical kinds every tool call is mapped to (see core.actions)."""
+
+    LIST = "list"
+    READ = "read"
+    SEARCH = "search"
+    EDIT = "edit"
+    TEST = "test"
+    FINISH = "finish"
+    OTHER = "other"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Task(Model):
+    """What a rollout was asked to do and the limits the checks hold it to."""
+
+    id: str
+    instruction: str = ""
+    test_command: str = ""
+    allowed_globs: list[str] = Field(default_factory=list)  # empty: any file may be edited
+    diff_budget: int | None = None  # None: the config's default
+    step_limit: int | None = None
+    split: str = "train"  # train | heldout
+    repo_path: str | None = None
+
+
+class ToolCall(Model):
+    """One call as the agent made it. `arguments` is what parsed; `raw` keeps the source text."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+    raw: str | None = None  # the unparsed arguments or action text, kept when parsing failed
+
+
+class Action(Model):
+    """The canonical form of a tool call: what checks and loop detection compare."""
+
+    kind: ActionKind  # the primary kind: edit > test > finish > read > search > list > other
+    kinds: list[ActionKind] = Field(default_factory=list)  # every kind in a compound command
+    paths: list[str] = Field(default_factory=list)
+    command: str = ""  # normalised text used for equality (no ids, no thoughts)
+    creates: bool = False  # the call creates a new file, so no prior read is expected
+
+
+class Observation(Model):
+    content: str = ""
+    exit_code: int | None = None
+    error: bool = False  # the tool reported an error (bad path, bad edit, crash, timeout)
+    truncated_bytes: int = 0  # bytes cut from the middle on import (over the size cap)
+
+
+class Step(Model):
+    """One assistant turn and what came back from the environment."""
+
+    index: int
+    thought: str = ""
+    tool_call: ToolCall | None = None  # None: the turn had no parseable tool call
+    malformed: str | None = None  # why the turn was not a valid tool call
+    action: Action | None = None  # filled by core.actions.classify
+    observation: Observation | None = None
+    started_at: float | None = None
+    duration_s: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+
+class Source(Model):
+    """Where a rollout came from, precise enough to point a user at the record."""
+
+    path: str = ""
+    format: str = ""
+    record: int = 0  # 1-based line (JSONL) or record number inside the file
+
+
+class Flag(Model):
+    """One violation found by a check; `steps` are the indices it points at."""
+
+    check: str
+    weight: float
+    message: str
+    steps: list[int] = Field(default_factory=list)
+    heuristic: bool = False
+
+
+class Rollout(Model):
+    id: str = ""  # content hash, set on import
+    task_id: str
+    policy: str = ""
+    seed: int | None = None
+    source: Source = Field(default_factory=Source)
+    started_at: datetime | None = None
+    duration_s: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    steps: list[Step] = Field(default_factory=list)
+    final_diff: str = ""
+    tests_passed: bool | None = None  # the final test outcome; None: unknown
+    exit_status: str = ""  # finished | step_limit | error | submitted | ... as the harness said
+    task: Task | None = None  # an embedded task definition, when the source carried one
+    eval_id: str | None = None
+    flags: list[Flag] = Field(default_factory=list)
+    score: float = 0.0  # weighted sum of flags: lower is better
+
+    @property
+    def flag_ids(self) -> list[str]:
+        return [f.check for f in self.flags]
+
+
+class Decision(StrEnum):
+    PREFER = "prefer"  # chosen_id names the better side
+    BOTH_GOOD = "both_good"
+    BOTH_BAD = "both_bad"
+    SKIP = "skip"
+
+
+class PreferenceSource(StrEnum):
+    HUMAN = "human"
+    AUTO = "auto"
+
+
+class Pair(Model):
+    """A mined proposal: the checks prefer `chosen_id` over `rejected_id`."""
+
+    id: int | None = None
+    task_id: str
+    chosen_id: str
+    rejected_id: str
+    score_gap: float
+    reason: str
+    differing_flags: list[str] = Field(default_factory=list)
+
+
+class Preference(Model):
+    id: int | None = None
+    pair_id: int
+    decision: Decision
+    chosen_id: str | None = None  # set only when decision is PREFER
+    source: PreferenceSource = PreferenceSource.HUMAN
+    labeler: str = ""
+    tags: list[str] = Field(default_factory=list)
+    note: str = ""
+    left_id: str | None = None  # which rollout the labeller saw on the left
+    created_at: datetime | None = None
+
+
+class TrainRun(Model):
+    id: str
+    status: str = "queued"
+    adapter_path: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    final_metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class EvalRun(Model):
+    id: str
+    run_id: str | None = None
+    status: str = "queued"
+    result: dict[str, Any] = Field(default_factory=dict)

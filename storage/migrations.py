@@ -1,0 +1,145 @@
+"""The database schema as a forward-only list of migrations, versioned by PRAGMA user_version.
+
+Migration N takes a database at version N-1 to version N. Never edit a released migration:
+add a new one, and a test builds a database at every earlier version and migrates it.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+
+class SchemaError(RuntimeError):
+    """The database was written by a newer agentpref than this one."""
+
+
+MIGRATIONS: list[str] = [
+    # 1: rollouts, their flags and where they came from.
+    """
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        instruction TEXT NOT NULL DEFAULT '',
+        test_command TEXT NOT NULL DEFAULT '',
+        allowed_globs TEXT NOT NULL DEFAULT '[]',
+        diff_budget INTEGER,
+        step_limit INTEGER,
+        split TEXT NOT NULL DEFAULT 'train',
+        repo_path TEXT
+    );
+    CREATE TABLE imports (
+        hash TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        format TEXT NOT NULL,
+        rollouts INTEGER NOT NULL,
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE rollouts (
+        id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        policy TEXT NOT NULL DEFAULT '',
+        seed INTEGER,
+        source_path TEXT NOT NULL DEFAULT '',
+        source_format TEXT NOT NULL DEFAULT '',
+        source_record INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        duration_s REAL,
+        tokens_in INTEGER,
+        tokens_out INTEGER,
+        n_steps INTEGER NOT NULL,
+        exit_status TEXT NOT NULL DEFAULT '',
+        tests_passed INTEGER,
+        diff_lines INTEGER NOT NULL DEFAULT 0,
+        score REAL NOT NULL,
+        flags TEXT NOT NULL DEFAULT '',
+        eval_id TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX rollouts_by_task ON rollouts (task_id, score);
+    CREATE INDEX rollouts_by_eval ON rollouts (eval_id);
+    CREATE TABLE rollout_bodies (
+        rollout_id TEXT PRIMARY KEY REFERENCES rollouts (id) ON DELETE CASCADE,
+        steps BLOB NOT NULL,
+        final_diff TEXT NOT NULL DEFAULT '',
+        task TEXT
+    );
+    CREATE TABLE flags (
+        rollout_id TEXT NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+        check_id TEXT NOT NULL,
+        weight REAL NOT NULL,
+        message TEXT NOT NULL,
+        steps TEXT NOT NULL DEFAULT '[]',
+        heuristic INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (rollout_id, check_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX flags_by_check ON flags (check_id, rollout_id);
+    """,
+    # 2: proposals, human and automatic decisions, training runs and evaluations.
+    """
+    CREATE TABLE pairs (
+        id INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        chosen_id TEXT NOT NULL REFERENCES rollouts (id),
+        rejected_id TEXT NOT NULL REFERENCES rollouts (id),
+        pair_key TEXT NOT NULL UNIQUE,
+        score_gap REAL NOT NULL,
+        reason TEXT NOT NULL,
+        differing_flags TEXT NOT NULL DEFAULT '[]',
+        mined_at TEXT NOT NULL
+    );
+    CREATE INDEX pairs_by_task ON pairs (task_id);
+    CREATE TABLE preferences (
+        id INTEGER PRIMARY KEY,
+        pair_id INTEGER NOT NULL REFERENCES pairs (id),
+        source TEXT NOT NULL CHECK (source IN ('human', 'auto')),
+        decision TEXT NOT NULL CHECK (decision IN ('prefer', 'both_good', 'both_bad', 'skip')),
+        chosen_id TEXT,
+        labeler TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT '',
+        left_id TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (pair_id, source)
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        pid INTEGER,
+        heartbeat TEXT,
+        created_at TEXT NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        adapter_path TEXT,
+        final_metrics TEXT NOT NULL DEFAULT '{}',
+        error TEXT
+    );
+    CREATE TABLE evals (
+        id TEXT PRIMARY KEY,
+        run_id TEXT REFERENCES runs (id),
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        result TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+]
+
+LATEST = len(MIGRATIONS)
+
+
+def version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: Database, target: int = LATEST) -> int:
+    """Bring `db` to `target`, one transaction per migration; return the version reached."""
+    current = version(db)
+    if current > LATEST:
+        raise SchemaError(
+            f"the database is at schema version {current}, newer than this agentpref "
+            f"(knows up to {LATEST}): upgrade agentpref-tui"
+        )
+    for number in range(current + 1, target + 1):
+        with db.atomic():
+            for statement in MIGRATIONS[number - 1].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+    return version(db)

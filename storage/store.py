@@ -1,0 +1,239 @@
+"""The workspace database: one SQLite file, opened in WAL mode with a busy timeout.
+
+The TUI and a background training process use the same file at once, so every write is a
+short transaction, and every human decision is committed the moment it is made.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from core.actions import classify_steps
+from core.schema import Pair, Preference, PreferenceSource, Rollout, Task
+from storage import rows
+from storage.migrations import migrate
+
+BUSY_TIMEOUT_S = 30.0
+
+
+class Store:
+    """A small repository over the workspace database; the path is always passed in."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S)
+        self.db = Database(conn)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        # FULL: a confirmed label survives a power cut too, not only a killed process.
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self.db.execute(sql, list(params)).fetchone()[0]
+
+    # -- tasks ------------------------------------------------------------------
+    def upsert_task(self, task: Task) -> None:
+        self.db["tasks"].upsert(rows.task_row(task), pk="id")  # type: ignore[union-attr]
+
+    def ensure_tasks(self, task_ids: Iterable[str]) -> None:
+        """Placeholder rows for tasks known only by id (imported rollouts)."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO tasks (id) VALUES (?)", [(t,) for t in set(task_ids)]
+        )
+
+    def task(self, task_id: str) -> Task | None:
+        row = next(self.db.query("SELECT * FROM tasks WHERE id = ?", [task_id]), None)
+        return rows.task_from_row(row) if row else None
+
+    def tasks(self) -> list[Task]:
+        return [rows.task_from_row(r) for r in self.db.query("SELECT * FROM tasks ORDER BY id")]
+
+    # -- imports ----------------------------------------------------------------
+    def has_import(self, digest: str) -> bool:
+        return self.scalar("SELECT count(*) FROM imports WHERE hash = ?", [digest]) > 0
+
+    def record_import(self, digest: str, path: str, fmt: str, count: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO imports VALUES (?, ?, ?, ?, ?)", [digest, path, fmt, count, rows.now()]
+        )
+
+    # -- rollouts ---------------------------------------------------------------
+    def insert_rollouts(self, batch: list[tuple[Rollout, bytes, int]]) -> int:
+        """Insert (rollout, compressed steps, diff lines) tuples; existing ids are left alone.
+
+        Returns how many were new. Call inside `self.db.atomic()` to make a file all-or-nothing.
+        """
+        if not batch:
+            return 0
+        ids = [r.id for r, _, _ in batch]
+        existing = self._existing_ids(ids)
+        fresh = [(r, blob, lines) for r, blob, lines in batch if r.id not in existing]
+        seen: set[str] = set()
+        unique = []
+        for item in fresh:
+            if item[0].id not in seen:
+                seen.add(item[0].id)
+                unique.append(item)
+        if not unique:
+            return 0
+        with self.db.atomic():
+            self._insert_unique(unique)
+        return len(unique)
+
+    def _insert_unique(self, unique: list[tuple[Rollout, bytes, int]]) -> None:
+        self.db["rollouts"].insert_all(  # type: ignore[union-attr]
+            (rows.rollout_row(r, lines) for r, _, lines in unique), batch_size=500
+        )
+        self.db["rollout_bodies"].insert_all(  # type: ignore[union-attr]
+            (rows.body_row(r, blob) for r, blob, _ in unique), batch_size=200
+        )
+        self.db["flags"].insert_all(  # type: ignore[union-attr]
+            (row for r, _, _ in unique for row in rows.flag_rows(r)), batch_size=1000
+        )
+
+    def _existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"SELECT id FROM rollouts WHERE id IN ({marks})", chunk))
+        return found
+
+    def rollout(self, rollout_id: str) -> Rollout | None:
+        row = next(self.db.query("SELECT * FROM rollouts WHERE id = ?", [rollout_id]), None)
+        if row is None:
+            return None
+        body = next(self.db.query("SELECT * FROM rollout_bodies WHERE rollout_id = ?", [rollout_id]), None)
+        rollout = rows.rollout_from_rows(row, body, self.flags_of(rollout_id))
+        classify_steps(rollout)  # actions are derived, not stored: a better classifier applies to old data
+        return rollout
+
+    def flags_of(self, rollout_id: str) -> list:
+        return [
+            rows.flag_from_row(r)
+            for r in self.db.query("SELECT * FROM flags WHERE rollout_id = ? ORDER BY check_id", [rollout_id])
+        ]
+
+    def rollout_summaries(self, include_eval: bool = False) -> Iterator[dict[str, Any]]:
+        """Light rows (no steps) for mining and lists: flags as a list of check ids."""
+        where = "" if include_eval else "WHERE eval_id IS NULL"
+        for row in self.db.query(f"SELECT * FROM rollouts {where} ORDER BY task_id, id"):
+            row["flags"] = row["flags"].split() if row["flags"] else []
+            yield row
+
+    def flag_messages(self) -> dict[str, dict[str, str]]:
+        """rollout id -> check id -> message, for writing pair reasons."""
+        out: dict[str, dict[str, str]] = {}
+        for rollout_id, check_id, message in self.db.execute("SELECT rollout_id, check_id, message FROM flags"):
+            out.setdefault(rollout_id, {})[check_id] = message
+        return out
+
+    # -- pairs and preferences ----------------------------------------------------
+    def replace_proposals(self, pairs: list[Pair]) -> tuple[int, int]:
+        """Store a fresh mining result, keeping every pair that already has a decision.
+
+        Undecided proposals that the new result no longer contains are dropped; new ones
+        are added; a pair already stored (either orientation) keeps its id and decisions.
+        Returns (added, dropped).
+        """
+        keys = {rows.pair_key(p.chosen_id, p.rejected_id) for p in pairs}
+        with self.db.atomic():
+            undecided = [
+                (r[0], r[1])
+                for r in self.db.execute(
+                    "SELECT id, pair_key FROM pairs WHERE id NOT IN (SELECT pair_id FROM preferences)"
+                )
+            ]
+            drop = [pair_id for pair_id, key in undecided if key not in keys]
+            self.db.conn.executemany("DELETE FROM pairs WHERE id = ?", [(i,) for i in drop])
+            before = self.scalar("SELECT count(*) FROM pairs")
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO pairs (task_id, chosen_id, rejected_id, pair_key, score_gap, reason,"
+                " differing_flags, mined_at) VALUES (:task_id, :chosen_id, :rejected_id, :pair_key,"
+                " :score_gap, :reason, :differing_flags, :mined_at)",
+                [rows.pair_row(p) for p in pairs],
+            )
+            added = self.scalar("SELECT count(*) FROM pairs") - before
+        return added, len(drop)
+
+    def pairs(self, pending_only: bool = False) -> list[Pair]:
+        where = "WHERE id NOT IN (SELECT pair_id FROM preferences)" if pending_only else ""
+        return [rows.pair_from_row(r) for r in self.db.query(f"SELECT * FROM pairs {where} ORDER BY id")]
+
+    def pair(self, pair_id: int) -> Pair | None:
+        row = next(self.db.query("SELECT * FROM pairs WHERE id = ?", [pair_id]), None)
+        return rows.pair_from_row(row) if row else None
+
+    def record_preference(self, pref: Preference) -> Preference:
+        """Write one decision and commit it at once; a second decision from the same source replaces it."""
+        if (pref.decision.value == "prefer") != (pref.chosen_id is not None):
+            raise ValueError("a 'prefer' decision names its chosen rollout, and only it does")
+        pair = self.pair(pref.pair_id)
+        if pair is None:
+            raise ValueError(f"no pair {pref.pair_id}")
+        if pref.chosen_id is not None and pref.chosen_id not in (pair.chosen_id, pair.rejected_id):
+            raise ValueError(f"rollout {pref.chosen_id} is not part of pair {pref.pair_id}")
+        row = rows.preference_row(pref)
+        with self.db.atomic():
+            self.db.execute(
+                "DELETE FROM preferences WHERE pair_id = ? AND source = ?", [pref.pair_id, pref.source.value]
+            )
+            cursor = self.db.execute(
+                "INSERT INTO preferences (pair_id, source, decision, chosen_id, labeler, tags, note, left_id,"
+                " created_at) VALUES (:pair_id, :source, :decision, :chosen_id, :labeler, :tags, :note,"
+                " :left_id, :created_at)",
+                row,
+            )
+        return pref.model_copy(update={"id": cursor.lastrowid})
+
+    def remove_preference(self, pair_id: int, source: PreferenceSource = PreferenceSource.HUMAN) -> bool:
+        """Undo: forget a decision (committed at once). True when there was one."""
+        cursor = self.db.execute(
+            "DELETE FROM preferences WHERE pair_id = ? AND source = ?", [pair_id, source.value]
+        )
+        return cursor.rowcount > 0
+
+    def preferences(self, source: PreferenceSource | None = None) -> list[Preference]:
+        where, params = ("WHERE source = ?", [source.value]) if source else ("", [])
+        return [
+            rows.preference_from_row(r)
+            for r in self.db.query(f"SELECT * FROM preferences {where} ORDER BY id", params)
+        ]
+
+    def effective_preferences(self) -> list[Preference]:
+        """One decision per pair: the human one where it exists, else the automatic one."""
+        sql = """
+            SELECT * FROM preferences p
+            WHERE source = 'human'
+               OR NOT EXISTS (SELECT 1 FROM preferences h WHERE h.pair_id = p.pair_id AND h.source = 'human')
+            ORDER BY pair_id
+        """
+        return [rows.preference_from_row(r) for r in self.db.query(sql)]
+
+    # -- runs and evaluations -------------------------------------------------------
+    def runs(self) -> list[dict[str, Any]]:
+        out = []
+        for row in self.db.query("SELECT * FROM runs ORDER BY created_at"):
+            row["config"] = json.loads(row["config"])
+            row["final_metrics"] = json.loads(row["final_metrics"])
+            out.append(row)
+        return out
+
+    def evals(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT id, run_id, status, created_at FROM evals ORDER BY created_at"))

@@ -1,0 +1,41 @@
+import pytest
+
+from core.config import DEFAULT_CONFIG_TEXT, Config, ConfigError, load_config
+
+
+def test_missing_file_means_defaults(tmp_path):
+    cfg = load_config(tmp_path / "agentpref.toml")
+    assert cfg.mining.margin == 1.0
+    assert cfg.checks.weight("tests.ignored_failure") > cfg.checks.weight("edit.unread")
+
+
+def test_default_text_parses_to_defaults(tmp_path):
+    path = tmp_path / "agentpref.toml"
+    path.write_text(DEFAULT_CONFIG_TEXT)
+    assert load_config(path) == Config()
+
+
+def test_overrides_and_unknown_sections_pass(tmp_path):
+    path = tmp_path / "agentpref.toml"
+    path.write_text(
+        '[checks]\nweights = { "loop.repeat" = 7 }\n[mining]\nmargin = 2.5\n[train]\nepochs = 3\n'
+    )
+    cfg = load_config(path)
+    assert cfg.checks.weight("loop.repeat") == 7
+    assert cfg.mining.margin == 2.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[mining]\nmargn = 2\n", "mining.margn: Extra inputs"),
+        ("[mining]\nmargin = 'big'\n", "mining.margin"),
+        ("[checks\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path, text, expected):
+    path = tmp_path / "agentpref.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value) and expected in str(info.value)

@@ -1,0 +1,51 @@
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+
+from storage.migrations import LATEST, MIGRATIONS, SchemaError, migrate, version
+from storage.store import Store
+
+
+def test_fresh_database_reaches_latest(tmp_path):
+    db = Database(sqlite3.connect(tmp_path / "a.db"))
+    assert migrate(db) == LATEST == len(MIGRATIONS)
+    assert {"tasks", "rollouts", "flags", "pairs", "preferences", "runs", "evals"} <= set(db.table_names())
+
+
+@pytest.mark.parametrize("start", range(1, LATEST))
+def test_every_earlier_version_migrates_with_its_data(tmp_path, start):
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrate(db, target=start)
+    assert version(db) == start
+    db.execute("INSERT INTO tasks (id, instruction) VALUES ('t1', 'fix it')")
+    db.execute(
+        "INSERT INTO rollouts (id, task_id, n_steps, score, created_at) VALUES ('r1', 't1', 3, 2.5, 'now')"
+    )
+    db.close()
+
+    with Store(path) as store:  # opening migrates
+        assert version(store.db) == LATEST
+        assert store.scalar("SELECT instruction FROM tasks WHERE id = 't1'") == "fix it"
+        assert store.scalar("SELECT score FROM rollouts WHERE id = 'r1'") == 2.5
+
+
+def test_migration_is_idempotent(tmp_path):
+    db = Database(sqlite3.connect(tmp_path / "a.db"))
+    migrate(db)
+    assert migrate(db) == LATEST
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    with pytest.raises(SchemaError, match="newer than this agentpref"):
+        Store(path)
+
+
+def test_store_uses_wal_and_a_busy_timeout(store):
+    assert store.scalar("PRAGMA journal_mode") == "wal"
+    assert store.scalar("PRAGMA busy_timeout") >= 10_000

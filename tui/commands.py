@@ -1,0 +1,140 @@
+"""What each headless command does: parse nothing, print results, return an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from rich.table import Table
+
+from core import synthetic
+from core.export import Granularity
+from storage import service
+from storage.ingest import ImportReport, import_files
+from storage.workspace import Workspace
+from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
+
+SAMPLE_ROLLOUTS = 96  # 12 tasks x 8 rollouts: the sample the demo imports until it has a harness
+
+
+def init(args: argparse.Namespace) -> int:
+    existed = Workspace(args.workspace).exists
+    ws = Workspace.create(args.workspace)
+    out.print(f"{'workspace already there' if existed else 'created workspace'}: {ws.root}")
+    if args.demo:
+        return fill_demo(ws)
+    return EXIT_OK
+
+
+def demo(args: argparse.Namespace) -> int:
+    """`--demo`: build the sample workspace if missing, then show where it stands."""
+    ws = Workspace(args.workspace)
+    if not ws.exists:
+        ws = Workspace.create(args.workspace)
+        code = fill_demo(ws)
+        if code != EXIT_OK:
+            return code
+    return status(args)
+
+
+def fill_demo(ws: Workspace) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = synthetic.write_jsonl(Path(tmp) / "sample-rollouts.jsonl", SAMPLE_ROLLOUTS, seed=7)
+        with ws.store() as store:
+            report = import_files(store, [sample], ws.config())
+            mined = service.mine_proposals(store, ws.config())
+    out.print(f"demo: imported {report.imported} sample rollouts, mined {mined.proposals} proposals")
+    return EXIT_OK if not report.failed else EXIT_FAILURE
+
+
+def import_(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    with ws.store() as store:
+        report = import_files(store, args.files, ws.config(), fmt=args.format, on_file=_print_file)
+    return _import_summary(report)
+
+
+def _print_file(result) -> None:  # type: ignore[no-untyped-def]
+    if result.error:
+        err.print(f"[red]not imported[/] {result.error}", soft_wrap=True)
+    elif result.already_imported:
+        out.print(f"{result.path}: already imported, nothing added")
+    else:
+        dup = f", {result.duplicates} already present" if result.duplicates else ""
+        out.print(f"{result.path}: {result.imported} rollouts imported ({result.format}){dup}")
+    for warning in result.warnings[:20]:
+        err.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
+    if len(result.warnings) > 20:
+        err.print(f"[yellow]warning[/] … and {len(result.warnings) - 20} more cut observations")
+
+
+def _import_summary(report: ImportReport) -> int:
+    if not report.failed:
+        return EXIT_OK
+    good = [f.path for f in report.files if not f.error]
+    bad = [f.path for f in report.failed]
+    err.print(
+        f"{len(bad)} file(s) not imported (nothing of them was stored): {', '.join(bad)}"
+        + (f"; imported: {', '.join(good)}" if good else ""),
+        soft_wrap=True,
+    )
+    return EXIT_BAD_INPUT
+
+
+def mine(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    with ws.store() as store:
+        result = service.mine_proposals(store, ws.config())
+        pending = len(store.pairs(pending_only=True))
+    out.print(
+        f"{result.proposals} proposals mined ({result.added} new, {result.dropped} stale undecided dropped); "
+        f"{pending} pending"
+    )
+    return EXIT_OK
+
+
+def label(args: argparse.Namespace) -> int:
+    if not args.auto:
+        raise BadInput("label needs --auto here; label by hand in the TUI (`agentpref-tui -w WS`)")
+    ws = Workspace.open(args.workspace)
+    with ws.store() as store:
+        accepted = service.auto_label(store, args.min_gap)
+    out.print(f"{accepted} proposals accepted as automatic preferences")
+    return EXIT_OK
+
+
+def export(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    if args.out.is_dir():
+        raise BadInput(f"{args.out} is a folder: give a file name such as {args.out / 'prefs.jsonl'}")
+    with ws.store() as store:
+        result = service.export_dataset(store, args.out, Granularity(args.granularity), args.human_only)
+    for reason in result.skipped:
+        err.print(f"[yellow]skipped[/] {reason}", soft_wrap=True)
+    out.print(f"{result.rows} rows written to {args.out} ({args.granularity} granularity)")
+    if result.rows == 0:
+        err.print("no decided pairs to export: mine, then label (in the TUI or with `label --auto`)")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def status(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    with ws.store() as store:
+        doc = service.status(store)
+    if getattr(args, "json", False):
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return EXIT_OK
+    out.print(f"[bold]{ws.root}[/]: {doc['tasks']} tasks, {doc['rollouts']} rollouts, "
+              f"{doc['proposals_pending']} of {doc['proposals']} proposals pending")
+    prefs = doc["preferences"]
+    out.print(f"preferences: {prefs['human']} human, {prefs['auto']} auto")
+    table = Table("flag", "rollouts with it", box=None, pad_edge=False)
+    for check, rate in sorted(doc["flag_rates"].items(), key=lambda kv: -kv[1]):
+        table.add_row(check, f"{rate:6.1%}")
+    out.print(table)
+    if doc["runs"]:
+        out.print(f"runs: {len(doc['runs'])}; evals: {len(doc['evals'])}")
+    return EXIT_OK
