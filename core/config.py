@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -70,10 +70,36 @@ class ImportConfig(Section):
     max_observation_bytes: int = 1_000_000  # larger observations keep head and tail
 
 
+class PolicyConfig(Section):
+    """Who produces rollouts: `scored`, `hf` or `openai` (see the README)."""
+
+    kind: Literal["scored", "hf", "openai"] = "scored"
+    model: str = "models/tiny"  # a folder (relative to the workspace, or absolute), or the served name
+    adapter: str = ""  # a PEFT adapter folder to load on top of `model`
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    temperature: float = Field(default=1.0, ge=0)
+    max_new_tokens: int = 256  # hf and openai
+    max_observation_chars: int = 2000  # of each observation in the prompt (also used by export)
+    concurrency: int = Field(default=2, ge=1)  # rollouts in flight
+    base_url: str = "http://127.0.0.1:8000/v1"  # openai
+    api_key_env: str = "OPENAI_API_KEY"  # openai: the variable holding the key, if any
+    request_timeout_s: float = 120.0
+    retries: int = 3
+
+
+class RolloutConfig(Section):
+    n: int = Field(default=8, ge=1)  # rollouts per task
+    seed: int = 0
+    step_limit: int = 12  # when the task sets none
+    malformed_in_a_row: int = 3  # unparseable turns in a row that end a rollout
+
+
 class Config(Section):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     mining: MiningConfig = Field(default_factory=MiningConfig)
     imports: ImportConfig = Field(default_factory=ImportConfig, alias="import")
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     # extra="allow": sections owned by later parts (policy, train, eval, keys) pass through
@@ -91,9 +117,7 @@ def load_config(path: Path) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{path}: {problems}") from exc
 
 
@@ -118,4 +142,24 @@ max_per_rollout = 3
 
 [import]
 max_observation_bytes = 1000000  # larger observations keep their head and tail
+
+[policy]
+kind = "scored"         # scored | hf | openai
+model = "models/tiny"   # a model folder (relative to the workspace), or the served model name
+adapter = ""            # a PEFT adapter folder on top of the model
+device = "auto"         # auto | cpu | cuda
+temperature = 1.0
+max_new_tokens = 256    # hf, openai
+max_observation_chars = 2000
+concurrency = 2         # rollouts in flight
+base_url = "http://127.0.0.1:8000/v1"   # openai
+api_key_env = "OPENAI_API_KEY"
+request_timeout_s = 120.0
+retries = 3
+
+[rollout]
+n = 8                   # rollouts per task
+seed = 0
+step_limit = 12         # when the task sets none
+malformed_in_a_row = 3  # unparseable turns in a row end the rollout
 """

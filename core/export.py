@@ -13,8 +13,9 @@ import json
 from enum import StrEnum
 from typing import Any
 
+from core.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
+from core.chat import assistant_message, conversation, step_messages
 from core.schema import Rollout, Step
-from core.text import strip_ansi
 
 
 class Granularity(StrEnum):
@@ -50,36 +51,6 @@ def divergence(a: Rollout, b: Rollout) -> int:
     return index
 
 
-def assistant_message(step: Step) -> dict[str, Any]:
-    if step.tool_call is None:
-        return {"role": "assistant", "content": step.thought}
-    arguments = (
-        step.tool_call.raw if step.malformed and step.tool_call.raw else json.dumps(step.tool_call.arguments)
-    )
-    return {
-        "role": "assistant",
-        "content": step.thought,
-        "tool_calls": [
-            {
-                "id": f"call_{step.index}",
-                "type": "function",
-                "function": {"name": step.tool_call.name, "arguments": arguments},
-            }
-        ],
-    }
-
-
-def step_messages(step: Step) -> list[dict[str, Any]]:
-    messages = [assistant_message(step)]
-    if step.observation is not None:
-        content = strip_ansi(step.observation.content)
-        if step.tool_call is not None:
-            messages.append({"role": "tool", "tool_call_id": f"call_{step.index}", "content": content})
-        else:  # a malformed turn: the harness answers as the user, as mini-swe-agent does
-            messages.append({"role": "user", "content": content})
-    return messages
-
-
 def instruction_of(rollout: Rollout, instruction: str) -> str:
     if instruction:
         return instruction
@@ -89,7 +60,11 @@ def instruction_of(rollout: Rollout, instruction: str) -> str:
 
 
 def tool_schemas(*rollouts: Rollout) -> list[dict[str, Any]]:
-    """Function schemas for every tool the rollouts called, inferred from the arguments used."""
+    """The harness's own schemas for its rollouts (the prompt they acted under); for imported
+    rollouts, a schema for every tool they called, inferred from the arguments used."""
+    names = {s.tool_call.name for r in rollouts for s in r.steps if s.tool_call is not None}
+    if names <= TOOL_NAMES:
+        return TOOL_SCHEMAS
     properties: dict[str, dict[str, str]] = {}
     for rollout in rollouts:
         for step in rollout.steps:
@@ -135,7 +110,7 @@ def preference_row(
     rejected: Rollout,
     granularity: Granularity = Granularity.STEP,
     instruction: str = "",
-    system: str = "",
+    max_observation_chars: int = 0,
 ) -> dict[str, Any]:
     """One TRL row: prompt, chosen, rejected (message lists) and tools (a JSON string)."""
     start = divergence(chosen, rejected)
@@ -144,16 +119,13 @@ def preference_row(
             f"rollouts {chosen.id} and {rejected.id} do not diverge before one of them ends "
             f"(shared prefix of {start} steps)"
         )
-    prompt: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    prompt.append({"role": "user", "content": instruction_of(chosen, instruction)})
-    for step in chosen.steps[:start]:
-        prompt.extend(step_messages(step))
+    prompt = conversation(instruction_of(chosen, instruction), chosen.steps[:start], max_observation_chars)
     if granularity is Granularity.STEP:
         chosen_part = [assistant_message(chosen.steps[start])]
         rejected_part = [assistant_message(rejected.steps[start])]
     else:
-        chosen_part = [m for s in chosen.steps[start:] for m in step_messages(s)]
-        rejected_part = [m for s in rejected.steps[start:] for m in step_messages(s)]
+        chosen_part = [m for s in chosen.steps[start:] for m in step_messages(s, max_observation_chars)]
+        rejected_part = [m for s in rejected.steps[start:] for m in step_messages(s, max_observation_chars)]
     return {
         "prompt": prompt,
         "chosen": chosen_part,

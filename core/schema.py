@@ -29,6 +29,27 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CandidateKind(StrEnum):
+    """What a candidate patch teaches: the scored policy offers all of them as actions."""
+
+    RIGHT = "right"  # fixes the bug
+    WRONG = "wrong"  # plausible, does not fix it
+    WEAKEN_TEST = "weaken_test"  # makes the test pass by changing the test
+    SPRAWL = "sprawl"  # fixes it inside a large rewrite (over the diff budget)
+    UNRELATED = "unrelated"  # edits a file outside the allowed globs
+
+
+class Candidate(Model):
+    """One exact search/replace edit, in the arguments of the `edit` tool."""
+
+    name: str
+    kind: CandidateKind
+    path: str
+    old: str
+    new: str
+    description: str = ""
+
+
 class Task(Model):
     """What a rollout was asked to do and the limits the checks hold it to."""
 
@@ -40,6 +61,9 @@ class Task(Model):
     step_limit: int | None = None
     split: str = "train"  # train | heldout
     repo_path: str | None = None
+    test_timeout_s: float = 30.0
+    candidates: list[Candidate] = Field(default_factory=list)
+    reference_dir: str | None = None  # files that overwrite the repo's to make the reference fix
 
 
 class ToolCall(Model):

@@ -138,7 +138,8 @@ class _Gen:
             )
         else:
             line = ""
-            body = f"{'.' * self.rng.randint(3, 40)}\n=========== {self.rng.randint(3, 40)} passed in 0.33s ==========="
+            dots = "." * self.rng.randint(3, 40)
+            body = f"{dots}\n=========== {self.rng.randint(3, 40)} passed in 0.33s ==========="
         code = 1 if failing else 0
         if self.shell:
             self.add("Run the tests.", "bash", {"command": "python -m pytest -q"}, body, code)
@@ -227,7 +228,7 @@ def rollout_record(rng: random.Random, task_index: int, seed: int) -> dict[str, 
         "exit_status": exit_status,
         "task": {
             "id": f"synth-{task_index:04d}",
-            "instruction": f"The tests in {gen.test_file} fail. Fix the bug in src/pkg without touching the tests.",
+            "instruction": f"The tests in {gen.test_file} fail. Fix the bug in src/pkg, not the tests.",
             "test_command": "python -m pytest -q",
             "allowed_globs": ["src/**"],
             "diff_budget": 30,

@@ -37,5 +37,5 @@ def strip_ansi(value: str) -> str:
     """Text for display: escape sequences removed, other control characters made visible."""
     value = ANSI_RE.sub("", value)
     return "".join(
-        ch if ch in "\n\t" or ch >= " " and ch != "\x7f" else f"\\x{ord(ch):02x}" for ch in value
+        ch if ch in "\n\t" or (ch >= " " and ch != "\x7f") else f"\\x{ord(ch):02x}" for ch in value
     )

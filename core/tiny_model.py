@@ -16,19 +16,19 @@ SPECIAL_TOKENS = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>", "<tool_call>",
 # Hermes/Qwen style: tools in the system turn, calls as <tool_call>{json}</tool_call>, tool
 # results in their own turn. Arguments may be a JSON string (OpenAI style) or a mapping.
 CHAT_TEMPLATE = (
-    "{%- if tools %}<|im_start|>system\nTools:\n{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}"
+    "{% if tools %}<|im_start|>system\nTools:\n{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}"
     "<|im_end|>\n{% endif %}"
-    "{%- for message in messages %}"
-    "{%- if message.role == 'assistant' %}<|im_start|>assistant\n"
-    "{%- if message.content %}{{ message.content }}{% endif %}"
-    "{%- if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>"
+    "{% for message in messages %}"
+    "{% if message.role == 'assistant' %}<|im_start|>assistant\n"
+    "{% if message.content %}{{ message.content }}{% endif %}"
+    "{% if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>"
     '{"name": "{{ call.function.name }}", "arguments": '
-    "{%- if call.function.arguments is string %}{{ call.function.arguments }}"
-    "{%- else %}{{ call.function.arguments | tojson }}{% endif %}}</tool_call>{% endfor %}{% endif %}"
+    "{% if call.function.arguments is string %}{{ call.function.arguments }}"
+    "{% else %}{{ call.function.arguments | tojson }}{% endif %}}</tool_call>{% endfor %}{% endif %}"
     "<|im_end|>\n"
-    "{%- else %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    "{% else %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
 

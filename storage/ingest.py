@@ -2,24 +2,34 @@
 
 A file is the unit of atomicity. One broken record drops that whole file (the report says
 which record and why) while the other files of the same command are still imported.
+Large native JSONL files are parsed and checked by a pool of worker processes, in chunks of
+lines, while this process writes what comes back in order: parsing and checking cost far
+more than SQLite's writes, so the import scales with the cores.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from core.checks import load_custom, run_checks, score
+from core.checks import CheckError, load_custom, run_checks, score
 from core.config import Config
 from core.diffs import changed_lines
-from core.formats import FormatError, ReadOptions, detect, read_rollouts
+from core.formats import FormatError, ReadOptions, detect, native, read_rollouts
 from core.schema import Rollout, Task
 from storage import rows
 from storage.store import Store
 
-BATCH = 500
+BATCH = 500  # rollouts per INSERT batch
+CHUNK_LINES = 200  # native lines per worker task
+PARALLEL_MIN_BYTES = 4 << 20  # smaller files are not worth starting workers for
 
 
 @dataclass
@@ -55,29 +65,58 @@ def file_digest(path: Path) -> str:
 
 
 class Checker:
-    """Classifies, checks and scores rollouts against the workspace's tasks and config."""
+    """Classifies, checks, scores and encodes rollouts against the workspace's tasks and config."""
 
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, tasks: dict[str, Task], config: Config) -> None:
         self.config = config
-        self.tasks: dict[str, Task] = {t.id: t for t in store.tasks()}
+        self.tasks = tasks
         load_custom(config.checks)
 
-    def apply(self, rollout: Rollout) -> None:
+    def prepare(self, rollout: Rollout) -> rows.PreparedRollout:
+        """Check a rollout, give it its content id, and turn it into rows."""
         task = self.tasks.get(rollout.task_id) or rollout.task
         rollout.flags = run_checks(rollout, task, self.config.checks)
         rollout.score = score(rollout.flags)
+        steps_json = rows.STEPS.dump_json(rollout.steps, exclude_none=True, exclude={"__all__": {"action"}})
+        rollout.id = rollout_identity(rollout)
+        return rows.prepared(rollout, rows.compress(steps_json), changed_lines(rollout.final_diff))
 
 
-def prepare(rollout: Rollout, checker: Checker) -> tuple[Rollout, bytes, int]:
-    """Check a rollout, give it its content id, and encode its steps for storage."""
-    checker.apply(rollout)
-    steps_json = rows.STEPS.dump_json(rollout.steps, exclude_none=True, exclude={"__all__": {"action"}})
+class RolloutSink:
+    """Stores the harness's rollouts one by one as they finish, each committed at once."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.checker = Checker({t.id: t for t in store.tasks() if not _placeholder(t)}, config)
+        self.stored = 0
+
+    def __call__(self, rollout: Rollout) -> rows.PreparedRollout:
+        item = self.checker.prepare(rollout)
+        with self.store.db.atomic():
+            self.stored += self.store.insert_rollouts([item])
+            self.store.ensure_tasks([item.task_id])
+        return item
+
+
+# What a rollout *did*: its calls and how each ended, not when, nor the text of the outputs
+# (a rerun of the same seed differs only in timings such as pytest's "in 0.31s").
+IDENTITY_FIELDS: dict[str, Any] = {
+    "__all__": {
+        "thought": True,
+        "tool_call": {"name", "arguments"},
+        "malformed": True,
+        "observation": {"exit_code", "error"},
+    }
+}
+
+
+def rollout_identity(rollout: Rollout) -> str:
     identity = hashlib.blake2b(digest_size=10)
-    for part in (rollout.task_id, rollout.policy, str(rollout.seed), rollout.exit_status, rollout.final_diff):
+    parts = (rollout.task_id, rollout.policy, str(rollout.seed), rollout.exit_status, rollout.final_diff)
+    for part in (*parts, str(rollout.tests_passed)):
         identity.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
-    identity.update(steps_json)
-    rollout.id = identity.hexdigest()
-    return rollout, rows.compress(steps_json), changed_lines(rollout.final_diff)
+    identity.update(rows.STEPS.dump_json(rollout.steps, include=IDENTITY_FIELDS))
+    return identity.hexdigest()
 
 
 def import_files(
@@ -86,19 +125,28 @@ def import_files(
     config: Config,
     fmt: str = "auto",
     on_file: Callable[[FileResult], None] | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     report = ImportReport()
-    checker = Checker(store, config)
+    checker = Checker({t.id: t for t in store.tasks() if not _placeholder(t)}, config)
     options = ReadOptions(max_observation_bytes=config.imports.max_observation_bytes)
+    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     for path in paths:
-        result = _import_one(store, Path(path), fmt, options, checker)
+        result = _import_one(store, Path(path), fmt, options, checker, workers)
         report.files.append(result)
         if on_file:
             on_file(result)
     return report
 
 
-def _import_one(store: Store, path: Path, fmt: str, options: ReadOptions, checker: Checker) -> FileResult:
+def _placeholder(task: Task) -> bool:
+    """A task row made for imported rollouts that named only a task id."""
+    return not (task.instruction or task.test_command or task.allowed_globs or task.repo_path)
+
+
+def _import_one(
+    store: Store, path: Path, fmt: str, options: ReadOptions, checker: Checker, workers: int
+) -> FileResult:
     result = FileResult(path=str(path))
     if not path.is_file():
         result.error = f"{path}: no such file"
@@ -110,38 +158,112 @@ def _import_one(store: Store, path: Path, fmt: str, options: ReadOptions, checke
             return result
         result.format = detect(path) if fmt == "auto" else fmt
         with store.db.atomic():
-            batch: list[tuple[Rollout, bytes, int]] = []
-            task_ids: set[str] = set()
-            for rollout in read_rollouts(path, result.format, options):
-                _note_truncation(rollout, result)
-                if rollout.task is not None and rollout.task_id not in checker.tasks:
-                    store.upsert_task(rollout.task)
-                    checker.tasks[rollout.task_id] = rollout.task
-                task_ids.add(rollout.task_id)
-                batch.append(prepare(rollout, checker))
-                if len(batch) >= BATCH:
-                    result.imported += store.insert_rollouts(batch)
-                    result.duplicates += len(batch)
-                    batch = []
-            result.imported += store.insert_rollouts(batch)
-            result.duplicates += len(batch)
-            result.duplicates -= result.imported
-            store.ensure_tasks(task_ids)
+            _store_stream(
+                store, _prepared_stream(path, result.format, options, checker, workers), result, checker
+            )
             store.record_import(digest, str(path), result.format, result.imported)
     except FormatError as exc:
         result.error = str(exc)
-        result.imported = result.duplicates = 0
+    except CheckError as exc:
+        result.error = f"{path}: {exc}"
     except (OSError, UnicodeError) as exc:
         result.error = f"{path}: cannot read the file ({exc})"
+    if result.error:
         result.imported = result.duplicates = 0
+        result.warnings.clear()
     return result
 
 
-def _note_truncation(rollout: Rollout, result: FileResult) -> None:
-    for step in rollout.steps:
-        obs = step.observation
-        if obs is not None and obs.truncated_bytes:
+def _store_stream(
+    store: Store, stream: Iterator[rows.PreparedRollout], result: FileResult, checker: Checker
+) -> None:
+    batch: list[rows.PreparedRollout] = []
+    task_ids: set[str] = set()
+
+    def flush() -> None:
+        new = store.insert_rollouts(batch)
+        result.imported += new
+        result.duplicates += len(batch) - new
+        batch.clear()
+
+    for item in stream:
+        if item.task is not None and item.task_id not in checker.tasks:
+            store.upsert_task(item.task)
+            checker.tasks[item.task_id] = item.task
+        task_ids.add(item.task_id)
+        for step, cut in item.truncations:
             result.warnings.append(
-                f"{result.path}, record {rollout.source.record}, step {step.index}: observation cut by "
-                f"{obs.truncated_bytes} bytes (over [import] max_observation_bytes)"
+                f"{result.path}, record {item.rollout['source_record']}, step {step}: observation cut by "
+                f"{cut} bytes (over [import] max_observation_bytes)"
             )
+        batch.append(item)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    store.ensure_tasks(task_ids)
+
+
+def _prepared_stream(
+    path: Path, fmt: str, options: ReadOptions, checker: Checker, workers: int
+) -> Iterator[rows.PreparedRollout]:
+    if fmt == native.NAME and workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        yield from _parallel_native(path, options, checker, workers)
+    else:
+        for rollout in read_rollouts(path, fmt, options):
+            yield checker.prepare(rollout)
+
+
+# -- parallel native import ---------------------------------------------------------------
+_worker: tuple[Checker, ReadOptions] | None = None
+
+
+def _init_worker(tasks: dict[str, Task], config: Config, options: ReadOptions) -> None:
+    global _worker
+    _worker = (Checker(tasks, config), options)
+
+
+def _work(path: str, first_line: int, chunk: bytes) -> list[rows.PreparedRollout]:
+    assert _worker is not None
+    checker, options = _worker
+    text = chunk.decode("utf-8", "surrogateescape")
+    out = []
+    for offset, line in enumerate(text.splitlines()):
+        if line.strip():
+            out.append(checker.prepare(native.parse_line(Path(path), first_line + offset, line, options)))
+    return out
+
+
+def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as handle:
+        lineno = 1
+        while True:
+            lines = [line for _, line in zip(range(CHUNK_LINES), handle, strict=False)]
+            if not lines:
+                return
+            yield lineno, b"".join(lines)
+            lineno += len(lines)
+
+
+def _parallel_native(
+    path: Path, options: ReadOptions, checker: Checker, workers: int
+) -> Iterator[rows.PreparedRollout]:
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(checker.tasks, checker.config, options),
+    ) as pool:
+        pending: deque[Future[list[rows.PreparedRollout]]] = deque()
+        try:
+            for first_line, chunk in _chunks(path):
+                pending.append(pool.submit(_work, str(path), first_line, chunk))
+                if len(pending) >= 3 * workers:  # bounded: memory stays flat on huge files
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -119,6 +119,13 @@ MIGRATIONS: list[str] = [
         result TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 3: tasks the harness runs: a test timeout, candidate patches, a reference fix.
+    """
+    ALTER TABLE tasks ADD COLUMN test_timeout_s REAL NOT NULL DEFAULT 30;
+    ALTER TABLE tasks ADD COLUMN candidates TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE tasks ADD COLUMN reference_dir TEXT;
+    CREATE INDEX tasks_by_split ON tasks (split, id);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

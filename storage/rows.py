@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,13 +42,20 @@ def decode_steps(blob: bytes) -> list[Step]:
 
 
 def task_row(task: Task) -> dict[str, Any]:
-    row = task.model_dump()
+    row = task.model_dump(mode="json")
     row["allowed_globs"] = json.dumps(task.allowed_globs)
+    row["candidates"] = json.dumps(row["candidates"])
     return row
 
 
 def task_from_row(row: dict[str, Any]) -> Task:
-    return Task.model_validate({**row, "allowed_globs": json.loads(row["allowed_globs"])})
+    return Task.model_validate(
+        {
+            **row,
+            "allowed_globs": json.loads(row["allowed_globs"]),
+            "candidates": json.loads(row["candidates"]),
+        }
+    )
 
 
 def rollout_row(rollout: Rollout, diff_lines: int) -> dict[str, Any]:
@@ -126,6 +134,36 @@ def rollout_from_rows(row: dict[str, Any], body: dict[str, Any] | None, flags: l
         eval_id=row["eval_id"],
         flags=flags,
         score=row["score"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRollout:
+    """A checked rollout as the rows it will be stored in: cheap to send between processes."""
+
+    id: str
+    task_id: str
+    rollout: dict[str, Any]
+    body: dict[str, Any]
+    flags: list[dict[str, Any]]
+    task: Task | None  # an embedded task definition, stored when the workspace lacks one
+    truncations: list[tuple[int, int]]  # (step index, bytes cut) for import warnings
+
+
+def prepared(rollout: Rollout, steps_blob: bytes, diff_lines: int) -> PreparedRollout:
+    truncations = [
+        (s.index, s.observation.truncated_bytes)
+        for s in rollout.steps
+        if s.observation is not None and s.observation.truncated_bytes
+    ]
+    return PreparedRollout(
+        id=rollout.id,
+        task_id=rollout.task_id,
+        rollout=rollout_row(rollout, diff_lines),
+        body=body_row(rollout, steps_blob),
+        flags=flag_rows(rollout),
+        task=rollout.task,
+        truncations=truncations,
     )
 
 

@@ -15,7 +15,7 @@ from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
 from core.pairs import Scored, mine
-from core.schema import Decision, Preference, PreferenceSource
+from core.schema import Decision, Preference, PreferenceSource, Task
 from storage.store import Store
 
 
@@ -117,7 +117,9 @@ def dataset_rows(
         yield row
 
 
-def export_dataset(store: Store, out: Path, granularity: Granularity, human_only: bool = False) -> ExportResult:
+def export_dataset(
+    store: Store, out: Path, granularity: Granularity, human_only: bool = False
+) -> ExportResult:
     result = ExportResult()
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
@@ -167,3 +169,27 @@ def status(store: Store) -> dict[str, Any]:
         ],
         "evals": [{"id": e["id"], "run_id": e["run_id"]} for e in store.evals()],
     }
+
+
+def register_tasks(store: Store, tasks: list[Task]) -> None:
+    with store.db.atomic():
+        for task in tasks:
+            store.upsert_task(task)
+
+
+def select_tasks(store: Store, spec: str) -> list[Task]:
+    """`train`, `heldout`, `all`, or comma-separated ids; only tasks the harness can run."""
+    runnable = [t for t in store.tasks() if t.repo_path]
+    if spec in ("train", "heldout"):
+        chosen = [t for t in runnable if t.split == spec]
+    elif spec == "all":
+        chosen = runnable
+    else:
+        wanted = [s.strip() for s in spec.split(",") if s.strip()]
+        by_id = {t.id: t for t in runnable}
+        unknown = [w for w in wanted if w not in by_id]
+        if unknown:
+            known = ", ".join(sorted(by_id)) or "none"
+            raise ValueError(f"unknown task(s): {', '.join(unknown)} (tasks with a repository: {known})")
+        chosen = [by_id[w] for w in wanted]
+    return chosen

@@ -53,9 +53,7 @@ class Store:
 
     def ensure_tasks(self, task_ids: Iterable[str]) -> None:
         """Placeholder rows for tasks known only by id (imported rollouts)."""
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO tasks (id) VALUES (?)", [(t,) for t in set(task_ids)]
-        )
+        self.db.conn.executemany("INSERT OR IGNORE INTO tasks (id) VALUES (?)", [(t,) for t in set(task_ids)])
 
     def task(self, task_id: str) -> Task | None:
         row = next(self.db.query("SELECT * FROM tasks WHERE id = ?", [task_id]), None)
@@ -74,45 +72,42 @@ class Store:
         )
 
     # -- rollouts ---------------------------------------------------------------
-    def insert_rollouts(self, batch: list[tuple[Rollout, bytes, int]]) -> int:
-        """Insert (rollout, compressed steps, diff lines) tuples; existing ids are left alone.
+    def insert_rollouts(self, batch: list[rows.PreparedRollout]) -> int:
+        """Insert prepared rollouts; ids already stored (or repeated in the batch) are skipped.
 
         Returns how many were new. Call inside `self.db.atomic()` to make a file all-or-nothing.
         """
-        if not batch:
-            return 0
-        ids = [r.id for r, _, _ in batch]
-        existing = self._existing_ids(ids)
-        fresh = [(r, blob, lines) for r, blob, lines in batch if r.id not in existing]
-        seen: set[str] = set()
-        unique = []
-        for item in fresh:
-            if item[0].id not in seen:
-                seen.add(item[0].id)
-                unique.append(item)
+        existing = self._existing_ids([p.id for p in batch])
+        unique: dict[str, rows.PreparedRollout] = {}
+        for item in batch:
+            if item.id not in existing and item.id not in unique:
+                unique[item.id] = item
         if not unique:
             return 0
+        fresh = list(unique.values())
+        # Plain executemany: sqlite-utils' insert_all spends more time building statements
+        # than SQLite spends writing, and imports are the one hot write path.
         with self.db.atomic():
-            self._insert_unique(unique)
-        return len(unique)
+            self._insert_many("rollouts", [p.rollout for p in fresh])
+            self._insert_many("rollout_bodies", [p.body for p in fresh])
+            self._insert_many("flags", [row for p in fresh for row in p.flags])
+        return len(fresh)
 
-    def _insert_unique(self, unique: list[tuple[Rollout, bytes, int]]) -> None:
-        self.db["rollouts"].insert_all(  # type: ignore[union-attr]
-            (rows.rollout_row(r, lines) for r, _, lines in unique), batch_size=500
-        )
-        self.db["rollout_bodies"].insert_all(  # type: ignore[union-attr]
-            (rows.body_row(r, blob) for r, blob, _ in unique), batch_size=200
-        )
-        self.db["flags"].insert_all(  # type: ignore[union-attr]
-            (row for r, _, _ in unique for row in rows.flag_rows(r)), batch_size=1000
-        )
+    def _insert_many(self, table: str, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        columns = list(records[0])
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        self.db.conn.executemany(sql, records)
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"SELECT id FROM rollouts WHERE id IN ({marks})", chunk))
+            found.update(
+                r[0] for r in self.db.execute(f"SELECT id FROM rollouts WHERE id IN ({marks})", chunk)
+            )
         return found
 
     def rollout(self, rollout_id: str) -> Rollout | None:
@@ -140,7 +135,9 @@ class Store:
     def flag_messages(self) -> dict[str, dict[str, str]]:
         """rollout id -> check id -> message, for writing pair reasons."""
         out: dict[str, dict[str, str]] = {}
-        for rollout_id, check_id, message in self.db.execute("SELECT rollout_id, check_id, message FROM flags"):
+        for rollout_id, check_id, message in self.db.execute(
+            "SELECT rollout_id, check_id, message FROM flags"
+        ):
             out.setdefault(rollout_id, {})[check_id] = message
         return out
 

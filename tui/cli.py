@@ -80,6 +80,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("status", "counts of tasks, rollouts, flags, proposals, preferences, runs")
     p.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
+
+    tasks = command("tasks", "add, import, check and list the tasks rollouts run on")
+    tasks_sub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)
+
+    def task_action(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = tasks_sub.add_parser(name, help=help_text, description=help_text)
+        _workspace_option(p, top=False)
+        return p
+
+    p = task_action("add", "add a task folder (task.toml + repo/, a git repository)")
+    p.add_argument("path", type=Path, metavar="PATH")
+    p.add_argument("--replace", action="store_true", help="replace a task with the same id")
+    p = task_action("import-quixbugs", "one task per program of a local QuixBugs checkout")
+    p.add_argument("path", type=Path, metavar="PATH")
+    p.add_argument("--heldout-every", type=int, default=4, metavar="K", help="hold out every K-th program")
+    p = task_action("check", "tests fail on the untouched repository and pass with the reference fix")
+    p.add_argument("--tasks", default="all", metavar="SPEC", help="train, heldout, all, or ID,ID,...")
+    p.add_argument("--json", action="store_true")
+    p = task_action("list", "the workspace's tasks")
+    p.add_argument("--json", action="store_true")
+
+    p = command("rollout", "roll the configured policy out on tasks; rollouts are checked and stored")
+    p.add_argument(
+        "--tasks", default="train", metavar="SPEC", help="train (default), heldout, all, or ID,ID,..."
+    )
+    p.add_argument("--n", type=int, default=None, help="rollouts per task (default: [rollout] n)")
+    p.add_argument("--seed", type=int, default=None, help="base seed (default: [rollout] seed)")
     return parser
 
 
@@ -96,21 +123,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from tui import commands
+    from tui.commands import data, rollout, tasks, workspace
 
     handlers = {
-        "init": commands.init,
-        "import": commands.import_,
-        "mine": commands.mine,
-        "label": commands.label,
-        "export": commands.export,
-        "status": commands.status,
+        "init": workspace.init,
+        "import": data.import_,
+        "mine": data.mine,
+        "label": data.label,
+        "export": data.export,
+        "status": data.status,
+        "rollout": rollout.rollout,
+        "tasks add": tasks.add,
+        "tasks import-quixbugs": tasks.quixbugs,
+        "tasks check": tasks.check,
+        "tasks list": tasks.list_,
     }
     if args.command is None:
         if args.demo:
-            return commands.demo(args)
-        return commands.status(args)
-    return handlers[args.command](args)
+            return workspace.demo(args)
+        return data.status(args)
+    key = f"tasks {args.tasks_command}" if args.command == "tasks" else args.command
+    return handlers[key](args)
 
 
 if __name__ == "__main__":

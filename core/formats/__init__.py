@@ -26,6 +26,9 @@ class FormatError(ValueError):
         where = f"{self.path}" + (f", record {record}" if record else "")
         super().__init__(f"{where}: {expected}")
 
+    def __reduce__(self) -> tuple:  # crosses process boundaries in parallel imports
+        return (FormatError, (self.path, self.record, self.expected))
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -65,7 +68,7 @@ def read_rollouts(path: Path, fmt: str = "auto", options: ReadOptions | None = N
     options = options or ReadOptions()
     name = detect(path) if fmt == "auto" else fmt
     for module in _modules():
-        if module.NAME == name:
+        if name == module.NAME:
             yield from module.read(path, options)
             return
     raise FormatError(path, None, f"unknown format {fmt!r}: expected one of auto, {', '.join(FORMAT_NAMES)}")

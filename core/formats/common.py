@@ -26,7 +26,7 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise FormatError(path, lineno, f"invalid JSON at column {exc.colno}: {exc.msg}") from exc
-            yield lineno, scrub(value) if _may_hold_surrogates(line) else value
+            yield lineno, scrub(value) if may_hold_surrogates(line) else value
 
 
 def load_json(path: Path) -> Any:
@@ -36,15 +36,18 @@ def load_json(path: Path) -> Any:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FormatError(path, exc.lineno, f"invalid JSON at column {exc.colno}: {exc.msg}") from exc
-    return scrub(value) if _may_hold_surrogates(text) else value
+    return scrub(value) if may_hold_surrogates(text) else value
 
 
-_SURROGATE_ESCAPE_RE = re.compile(r"\\[uU][dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE_ESCAPE_RE = re.compile(r"\\[uU][dD][89a-fA-F]")
+_SURROGATE_CHAR_RE = re.compile("[\ud800-\udfff]")
 
 
-def _may_hold_surrogates(text: str) -> bool:
+def may_hold_surrogates(text: str) -> bool:
     """Cheap test on the raw text, so the costly walk of `scrub` runs only when needed."""
-    return _SURROGATE_ESCAPE_RE.search(text) is not None
+    if text.isascii():  # only a \\uD800-style escape can make one
+        return ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE_RE.search(text) is not None
+    return _SURROGATE_CHAR_RE.search(text) is not None or _SURROGATE_ESCAPE_RE.search(text) is not None
 
 
 def validation_message(exc: ValidationError) -> str:

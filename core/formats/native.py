@@ -1,53 +1,81 @@
 """The native format: JSONL, one rollout per line, versioned by its `format` key.
 
-A line is the JSON of `core.schema.Rollout` (without `id`, `flags`, `score`, which are
-derived on import) plus `"format": "agentpref.rollout/1"`. See the README for an example.
+A line is the JSON of `core.schema.Rollout` plus `"format": "agentpref.rollout/1"`; `id`,
+`flags` and `score` are derived on import, so values given for them are replaced. See the
+README for an example. Lines are validated straight from their JSON text by pydantic-core,
+the fast path that keeps a 10,000-rollout import within seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from core.formats import FormatError, ReadOptions
-from core.formats.common import read_json_lines, validation_message
+from core.formats.common import may_hold_surrogates, scrub, validation_message
 from core.schema import Rollout, Source
 from core.text import clean_text
 
 NAME = "native"
 VERSION = "agentpref.rollout/1"
-DERIVED = ("id", "flags", "score")
+
+
+class NativeRecord(Rollout):
+    format: Literal["agentpref.rollout/1"]
 
 
 def sniff(sample: str) -> bool:
-    return '"format"' in sample.split("\n", 1)[0] and "agentpref.rollout/" in sample.split("\n", 1)[0]
+    first = sample.split("\n", 1)[0]
+    return '"format"' in first and "agentpref.rollout/" in first
 
 
 def read(path: Path, options: ReadOptions) -> Iterator[Rollout]:
-    for lineno, record in read_json_lines(path):
-        if not isinstance(record, dict):
-            raise FormatError(path, lineno, "expected a JSON object (one rollout per line)")
-        version = record.pop("format", None)
-        if version != VERSION:
-            raise FormatError(path, lineno, f'expected "format": "{VERSION}", found {version!r}')
-        for key in DERIVED:
-            record.pop(key, None)
-        try:
-            rollout = Rollout.model_validate(record)
-        except ValidationError as exc:
-            raise FormatError(path, lineno, validation_message(exc)) from exc
-        for step in rollout.steps:
-            if step.observation is not None:
-                text, cut = clean_text(step.observation.content, options.max_observation_bytes)
-                step.observation.content = text
-                step.observation.truncated_bytes += cut
-        rollout.source = Source(path=str(path), format=NAME, record=lineno)
-        yield rollout
+    with path.open("r", encoding="utf-8", errors="surrogateescape") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if line.strip():
+                yield parse_line(path, lineno, line, options)
 
 
-def dump(rollout: Rollout) -> dict:
+def parse_line(path: Path, lineno: int, line: str, options: ReadOptions) -> Rollout:
+    try:
+        if may_hold_surrogates(line):
+            import json
+
+            rollout: Rollout = NativeRecord.model_validate(scrub(json.loads(line)))
+        else:
+            rollout = NativeRecord.model_validate_json(line)
+    except ValueError as exc:  # ValidationError, or json's error on the rare scrubbed path
+        raise FormatError(path, lineno, _explain(exc)) from exc
+    for step in rollout.steps:
+        obs = step.observation
+        if obs is not None:
+            text, cut = clean_text(obs.content, options.max_observation_bytes)
+            if text is not obs.content:  # assigning a pydantic field costs; most texts are clean
+                obs.content = text
+                obs.truncated_bytes += cut
+    rollout.source = Source(path=str(path), format=NAME, record=lineno)
+    return rollout
+
+
+def _explain(exc: ValueError) -> str:
+    if not isinstance(exc, ValidationError):
+        return f"invalid JSON: {exc}"
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return f"invalid JSON: {first['ctx'].get('error', first['msg']) if 'ctx' in first else first['msg']}"
+    if first["type"] == "model_type":
+        return "expected a JSON object (one rollout per line)"
+    for err in errors:
+        if err["loc"] == ("format",):
+            return f'expected "format": "{VERSION}", found {err.get("input")!r}'
+    return validation_message(exc)
+
+
+def dump(rollout: Rollout) -> dict[str, Any]:
     """A rollout as a native record (what `read` accepts back)."""
     data = rollout.model_dump(mode="json", exclude={"id", "flags", "score", "source"}, exclude_none=True)
     for step in data.get("steps", []):

@@ -48,11 +48,21 @@ def test_trajectory_completion_is_the_whole_remainder():
     assert row["rejected"][-2]["tool_calls"][0]["function"]["name"] == "finish"
 
 
-def test_tools_column_is_a_json_string_of_schemas():
-    tools = json.loads(preference_row(GOOD, BAD)["tools"])
-    names = [t["function"]["name"] for t in tools]
-    assert names == ["edit", "finish", "read_file", "run_tests"]
-    assert tools[0]["function"]["parameters"]["properties"]["path"] == {"type": "string"}
+def test_harness_rollouts_carry_the_harness_tool_schemas():
+    from core.agent.tools import TOOL_SCHEMAS
+
+    assert json.loads(preference_row(GOOD, BAD)["tools"]) == TOOL_SCHEMAS
+
+
+def test_imported_rollouts_get_schemas_inferred_from_their_calls():
+    a = rollout("a", [("bash", {"command": "pytest"}, "ok"), ("open_file", {"path": "x", "line": 3}, "")])
+    b = rollout("b", [("bash", {"command": "ls"}, "a.py")])
+    tools = json.loads(preference_row(a, b)["tools"])
+    assert [t["function"]["name"] for t in tools] == ["bash", "open_file"]
+    assert tools[1]["function"]["parameters"]["properties"] == {
+        "line": {"type": "integer"},
+        "path": {"type": "string"},
+    }
 
 
 def test_identical_or_prefix_rollouts_are_not_exportable():

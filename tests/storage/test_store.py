@@ -2,13 +2,13 @@ import sqlite3
 
 import pytest
 
-from core.schema import Decision, Pair, Preference, PreferenceSource, Task
+from core.schema import Candidate, CandidateKind, Decision, Pair, Preference, PreferenceSource, Task
 from storage import rows
 from tests.conftest import make_rollout
 
 
 def insert(store, *rollouts):
-    batch = [(r, rows.compress(rows.STEPS.dump_json(r.steps)), 0) for r in rollouts]
+    batch = [rows.prepared(r, rows.compress(rows.STEPS.dump_json(r.steps)), 0) for r in rollouts]
     return store.insert_rollouts(batch)
 
 
@@ -56,14 +56,23 @@ def test_remining_keeps_decided_pairs_and_drops_stale_undecided(store):
     ids = {p.id for p in store.pairs()}
     assert decided.id in ids
     # Same two rollouts in the other orientation are the same pair.
-    assert store.replace_proposals([Pair(task_id="t1", chosen_id="b", rejected_id="c", score_gap=1, reason="")]) == (0, 0)
+    assert store.replace_proposals(
+        [Pair(task_id="t1", chosen_id="b", rejected_id="c", score_gap=1, reason="")]
+    ) == (0, 0)
 
 
 def test_preference_is_committed_at_once(store, tmp_path):
     store.replace_proposals(_pairs(store))
     pair = store.pairs()[0]
-    store.record_preference(Preference(pair_id=pair.id, decision=Decision.PREFER, chosen_id=pair.rejected_id,
-                                       tags=["1"], note="looks wrong"))
+    store.record_preference(
+        Preference(
+            pair_id=pair.id,
+            decision=Decision.PREFER,
+            chosen_id=pair.rejected_id,
+            tags=["1"],
+            note="looks wrong",
+        )
+    )
     other = sqlite3.connect(store.path)  # another process's view
     assert other.execute("SELECT decision, chosen_id, note FROM preferences").fetchall() == [
         ("prefer", pair.rejected_id, "looks wrong")
@@ -73,8 +82,11 @@ def test_preference_is_committed_at_once(store, tmp_path):
 def test_human_decision_wins_over_auto(store):
     store.replace_proposals(_pairs(store))
     pair = store.pairs()[0]
-    store.record_preference(Preference(pair_id=pair.id, decision=Decision.PREFER, chosen_id=pair.chosen_id,
-                                       source=PreferenceSource.AUTO))
+    store.record_preference(
+        Preference(
+            pair_id=pair.id, decision=Decision.PREFER, chosen_id=pair.chosen_id, source=PreferenceSource.AUTO
+        )
+    )
     store.record_preference(Preference(pair_id=pair.id, decision=Decision.BOTH_BAD))
     effective = [p for p in store.effective_preferences() if p.pair_id == pair.id]
     assert [(p.source, p.decision) for p in effective] == [(PreferenceSource.HUMAN, Decision.BOTH_BAD)]
@@ -96,7 +108,11 @@ def test_preference_validation(store):
 
 def test_tasks_upsert_and_placeholders(store):
     store.ensure_tasks(["t1", "t2"])
-    store.upsert_task(Task(id="t1", instruction="fix", allowed_globs=["src/**"]))
+    candidate = Candidate(name="fix", kind=CandidateKind.RIGHT, path="a.py", old="1", new="2")
+    task = Task(
+        id="t1", instruction="fix", allowed_globs=["src/**"], candidates=[candidate], test_timeout_s=5
+    )
+    store.upsert_task(task)
     store.ensure_tasks(["t1"])
     assert [t.id for t in store.tasks()] == ["t1", "t2"]
-    assert store.task("t1").allowed_globs == ["src/**"]
+    assert store.task("t1") == task

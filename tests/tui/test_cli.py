@@ -32,7 +32,9 @@ def test_status_json_has_the_documented_keys(ws, sample, capsys):
     assert main(["import", str(sample), "-w", str(ws)]) == 0
     doc = status(ws, capsys)
     assert doc["rollouts"] == 48 and doc["tasks"] == 6
-    assert {"tasks", "rollouts", "flag_rates", "proposals_pending", "preferences", "runs", "evals"} <= set(doc)
+    assert {"tasks", "rollouts", "flag_rates", "proposals_pending", "preferences", "runs", "evals"} <= set(
+        doc
+    )
     assert doc["preferences"] == {"human": 0, "auto": 0}
     assert all(0.0 <= rate <= 1.0 for rate in doc["flag_rates"].values())
     assert "tests.never_run" in doc["flag_rates"] and "evidence.uncited" in doc["flag_rates"]

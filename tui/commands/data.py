@@ -1,52 +1,17 @@
-"""What each headless command does: parse nothing, print results, return an exit code."""
+"""The data commands: import, mine, label --auto, export, status."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-from pathlib import Path
 
 from rich.table import Table
 
-from core import synthetic
 from core.export import Granularity
 from storage import service
 from storage.ingest import ImportReport, import_files
 from storage.workspace import Workspace
 from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
-
-SAMPLE_ROLLOUTS = 96  # 12 tasks x 8 rollouts: the sample the demo imports until it has a harness
-
-
-def init(args: argparse.Namespace) -> int:
-    existed = Workspace(args.workspace).exists
-    ws = Workspace.create(args.workspace)
-    out.print(f"{'workspace already there' if existed else 'created workspace'}: {ws.root}")
-    if args.demo:
-        return fill_demo(ws)
-    return EXIT_OK
-
-
-def demo(args: argparse.Namespace) -> int:
-    """`--demo`: build the sample workspace if missing, then show where it stands."""
-    ws = Workspace(args.workspace)
-    if not ws.exists:
-        ws = Workspace.create(args.workspace)
-        code = fill_demo(ws)
-        if code != EXIT_OK:
-            return code
-    return status(args)
-
-
-def fill_demo(ws: Workspace) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        sample = synthetic.write_jsonl(Path(tmp) / "sample-rollouts.jsonl", SAMPLE_ROLLOUTS, seed=7)
-        with ws.store() as store:
-            report = import_files(store, [sample], ws.config())
-            mined = service.mine_proposals(store, ws.config())
-    out.print(f"demo: imported {report.imported} sample rollouts, mined {mined.proposals} proposals")
-    return EXIT_OK if not report.failed else EXIT_FAILURE
 
 
 def import_(args: argparse.Namespace) -> int:
@@ -127,8 +92,10 @@ def status(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(doc, indent=2, sort_keys=True))
         return EXIT_OK
-    out.print(f"[bold]{ws.root}[/]: {doc['tasks']} tasks, {doc['rollouts']} rollouts, "
-              f"{doc['proposals_pending']} of {doc['proposals']} proposals pending")
+    out.print(
+        f"[bold]{ws.root}[/]: {doc['tasks']} tasks, {doc['rollouts']} rollouts, "
+        f"{doc['proposals_pending']} of {doc['proposals']} proposals pending"
+    )
     prefs = doc["preferences"]
     out.print(f"preferences: {prefs['human']} human, {prefs['auto']} auto")
     table = Table("flag", "rollouts with it", box=None, pad_edge=False)

@@ -1,0 +1,60 @@
+"""Loading a causal LM (and optionally a PEFT adapter) from a folder, on the right device.
+
+The same function loads the demo's tiny model and a 7B one: only the path differs.
+torch and transformers are imported here, lazily, never by the headless data steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ModelError(ValueError):
+    """A model or adapter path that cannot be loaded, or a device that is not there."""
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    device: str
+    label: str  # recorded as the rollouts' policy, e.g. "tiny" or "tiny+run-3"
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' was requested but torch sees no CUDA device on this machine")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def load_model(path: Path, adapter: Path | None = None, device: str = "auto") -> LoadedModel:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"no model at {path} (expected a folder written by save_pretrained, with config.json)"
+        )
+    chosen = pick_device(device)
+    dtype = torch.bfloat16 if chosen == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.chat_template is None:
+        raise ModelError(f"the tokenizer at {path} has no chat template: tool calls cannot be rendered")
+    model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    model = model.to(chosen)
+    label = path.name
+    if adapter is not None:
+        if not (adapter / "adapter_config.json").is_file():
+            raise ModelError(f"no PEFT adapter at {adapter} (expected adapter_config.json)")
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).to(chosen)
+        label = f"{path.name}+{adapter.name}"
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, device=chosen, label=label)

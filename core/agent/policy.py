@@ -1,0 +1,69 @@
+"""What every policy does: given the task and the steps so far, produce the next turn.
+
+Three kinds: `scored` picks among the admissible actions by length-normalised
+log-likelihood; `hf` generates freely with a local model; `openai` asks an OpenAI-compatible
+endpoint (vLLM serves base models and LoRA adapters this way). `build_policy` makes the one
+the workspace config names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from core.agent.env import TaskEnv
+from core.config import PolicyConfig
+from core.schema import Step, ToolCall
+
+
+class PolicyError(RuntimeError):
+    """The policy could not produce a turn (an endpoint down, a model that crashed)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    thought: str
+    tool_call: ToolCall | None
+    malformed: str | None = None  # why the turn is not a valid tool call
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+
+class Policy(Protocol):
+    label: str  # recorded on every rollout it makes
+
+    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random) -> Turn: ...
+
+
+def rollout_seed(base: int, task_id: str, index: int) -> int:
+    """The seed of rollout `index` of a task: the same for every model (common random numbers)."""
+    digest = hashlib.blake2b(f"{base}:{task_id}:{index}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big")
+
+
+def build_policy(cfg: PolicyConfig, workspace_root: Path, adapter: Path | None = None) -> Policy:
+    """The configured policy; `adapter` (a run's output) overrides the config's adapter."""
+    if cfg.kind == "openai":
+        from core.agent.openai_policy import OpenAIPolicy
+
+        return OpenAIPolicy(cfg, model_name=adapter.name if adapter else cfg.model)
+    from core.agent.model import load_model
+
+    model_path = _resolve(workspace_root, cfg.model)
+    adapter_path = adapter or (_resolve(workspace_root, cfg.adapter) if cfg.adapter else None)
+    loaded = load_model(model_path, adapter_path, cfg.device)
+    if cfg.kind == "scored":
+        from core.agent.scored import ScoredPolicy
+
+        return ScoredPolicy(loaded, cfg)
+    from core.agent.generate import GeneratePolicy
+
+    return GeneratePolicy(loaded, cfg)
+
+
+def _resolve(root: Path, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else root / candidate

@@ -1,0 +1,1 @@
+"""Retry delays with exponential backoff."""

@@ -1,0 +1,1 @@
+"""Remove duplicates from lists and records."""

@@ -1,0 +1,1 @@
+"""Parse key=value settings strings."""

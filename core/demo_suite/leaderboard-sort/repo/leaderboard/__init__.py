@@ -1,0 +1,1 @@
+"""Rank players by score."""

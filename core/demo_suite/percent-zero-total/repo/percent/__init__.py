@@ -1,0 +1,1 @@
+"""Percentages for reports and progress bars."""

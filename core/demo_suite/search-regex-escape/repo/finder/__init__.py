@@ -1,0 +1,1 @@
+"""Find lines that mention a term."""

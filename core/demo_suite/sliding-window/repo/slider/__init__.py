@@ -1,0 +1,1 @@
+"""Sliding windows and batches over lists."""

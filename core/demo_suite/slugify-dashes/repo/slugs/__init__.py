@@ -1,0 +1,3 @@
+"""URL slugs from titles."""
+
+__version__ = "1.2.0"

@@ -1,0 +1,1 @@
+"""Normalised tags for records."""

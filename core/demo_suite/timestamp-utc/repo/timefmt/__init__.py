@@ -1,0 +1,1 @@
+"""Timestamps for logs and APIs."""

@@ -1,0 +1,1 @@
+"""Shorten text for narrow displays."""

@@ -1,0 +1,1 @@
+"""Word frequencies for short texts."""

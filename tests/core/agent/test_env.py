@@ -1,0 +1,86 @@
+import os
+
+import git
+import pytest
+
+from core.agent.env import TaskEnv
+from core.schema import ToolCall
+
+
+def call(env, name, **arguments):
+    return env.call(ToolCall(name=name, arguments=arguments))
+
+
+def test_tools_work_inside_a_worktree_and_the_diff_comes_from_git(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        assert "calc/stats.py" in call(env, "list_files").content
+        assert "len(values) - 1" in call(env, "read_file", path="calc/stats.py").content
+        assert "calc/stats.py:2:" in call(env, "search", query="len(values)").content
+        failing = call(env, "run_tests")
+        assert failing.exit_code != 0 and "failed" in failing.content
+        assert not call(env, "edit", path="calc/stats.py", old="(len(values) - 1)", new="len(values)").error
+        assert call(env, "run_tests").exit_code == 0
+        diff = env.diff()
+        assert (
+            "-    return sum(values) / (len(values) - 1)" in diff
+            and "+    return sum(values) / len(values)" in diff
+        )
+        assert env.final_tests() is True
+        worktree = env.worktree
+    assert not worktree.exists()
+    assert git.Repo(repo).git.worktree("list").count("\n") == 0  # only the main one is left
+    assert "len(values) - 1" in (repo / "calc" / "stats.py").read_text()  # the task repo is untouched
+
+
+@pytest.mark.parametrize(
+    "path", ["../outside.txt", "/etc/passwd", "calc/../../x", "~/.bashrc", ".git/config"]
+)
+def test_paths_that_leave_the_worktree_are_refused(task_repo, path):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        for name, extra in (("read_file", {}), ("edit", {"old": "a", "new": "b"}), ("list_files", {})):
+            obs = call(env, name, path=path, **extra)
+            assert obs.error and "refused" in obs.content
+
+
+def test_a_symlink_out_of_the_worktree_is_refused(task_repo, tmp_path):
+    task, repo = task_repo
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    with TaskEnv(task, repo) as env:
+        os.symlink(secret, env.worktree / "link.txt")
+        obs = call(env, "read_file", path="link.txt")
+        assert obs.error and "refused" in obs.content and "top secret" not in obs.content
+        assert call(env, "edit", path="link.txt", old="top", new="x").error
+    assert secret.read_text() == "top secret"
+
+
+def test_edit_must_match_exactly_once(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        assert "not found" in call(env, "edit", path="calc/stats.py", old="nope", new="x").content
+        assert "found 3 times" in call(env, "edit", path="calc/stats.py", old="values", new="x").content
+        assert "No such file" in call(env, "read_file", path="calc/missing.py").content
+
+
+def test_unknown_tools_and_bad_arguments_are_error_observations(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        assert "unknown tool" in call(env, "rm_rf").content
+        assert "bad arguments" in call(env, "read_file", file="x").content
+        assert call(env, "finish").content == "Finished." and env.finished
+
+
+def test_a_test_run_that_never_ends_is_cut_off(task_repo):
+    task, repo = task_repo
+    task = task.model_copy(update={"test_command": "python -c 'while True: pass'", "test_timeout_s": 1})
+    with TaskEnv(task, repo) as env:
+        obs = call(env, "run_tests")
+    assert obs.error and "timed out after 1 s" in obs.content
+
+
+def test_not_a_git_repository(tmp_path, task_repo):
+    task, _ = task_repo
+    with pytest.raises(ValueError, match="not a git repository"), TaskEnv(task, tmp_path):
+        pass

@@ -1,0 +1,75 @@
+import subprocess
+import sys
+import textwrap
+
+from core import synthetic
+from core.config import Config
+from core.schema import Decision, Preference, PreferenceSource
+from storage import service
+from storage.ingest import import_files
+
+
+def loaded(store, tmp_path, count=64):
+    import_files(store, [synthetic.write_jsonl(tmp_path / "r.jsonl", count, seed=11)], Config())
+    return store
+
+
+def test_mine_rescores_from_the_current_weights(store, tmp_path):
+    loaded(store, tmp_path)
+    with_flag = store.scalar("SELECT count(*) FROM flags WHERE check_id = 'tests.never_run'")
+    assert with_flag > 0
+    config = Config.model_validate({"checks": {"weights": {"tests.never_run": 100.0}}})
+    result = service.mine_proposals(store, config)
+    assert result.rescored == with_flag
+    assert store.scalar("SELECT min(score) FROM rollouts WHERE flags LIKE '%tests.never_run%'") >= 100
+    # Disabling a check removes its weight from scores too.
+    disabled = Config.model_validate({"checks": {"disabled": ["tests.never_run"], "weights": {}}})
+    service.mine_proposals(store, disabled)
+    for rollout_id, flags, score in store.db.execute("SELECT id, flags, score FROM rollouts"):
+        kept = [f for f in flags.split() if f != "tests.never_run"]
+        assert score == sum(disabled.checks.weight(f) for f in kept), rollout_id
+
+
+def test_auto_label_leaves_human_decisions_alone(store, tmp_path):
+    loaded(store, tmp_path)
+    service.mine_proposals(store, Config())
+    first = store.pairs()[0]
+    store.record_preference(Preference(pair_id=first.id, decision=Decision.BOTH_BAD))
+    accepted = service.auto_label(store)
+    assert accepted == len(store.pairs()) - 1
+    auto = store.preferences(PreferenceSource.AUTO)
+    assert first.id not in {p.pair_id for p in auto}
+    assert all(p.chosen_id for p in auto)
+
+
+def test_status_counts(store, tmp_path):
+    loaded(store, tmp_path, count=32)
+    service.mine_proposals(store, Config())
+    service.auto_label(store)
+    doc = service.status(store)
+    assert doc["rollouts"] == 32 and doc["tasks"] == 4
+    assert doc["preferences"]["auto"] == doc["proposals"] > 0
+    assert doc["preferences_by_decision"]["auto"] == {"prefer": doc["proposals"]}
+    flagged = store.scalar("SELECT count(DISTINCT rollout_id) FROM flags WHERE check_id = 'loop.repeat'")
+    assert doc["flag_rates"]["loop.repeat"] == flagged / 32
+
+
+def test_a_decision_survives_kill_9_right_after_it_is_made(store, tmp_path):
+    loaded(store, tmp_path, count=16)
+    service.mine_proposals(store, Config())
+    pair = store.pairs()[0]
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from core.schema import Decision, Preference
+        from storage.store import Store
+        store = Store({str(store.path)!r})
+        store.record_preference(Preference(pair_id={pair.id}, decision=Decision.PREFER,
+                                           chosen_id={pair.rejected_id!r}, note="kept"))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -9
+    kept = store.preferences()
+    assert [(p.pair_id, p.chosen_id, p.note) for p in kept] == [(pair.id, pair.rejected_id, "kept")]

@@ -1,0 +1,1 @@
+"""What each headless command does: take parsed arguments, print results, return an exit code."""
