@@ -1,0 +1,67 @@
+"""Build the offline demo workspace and time it: `init --demo` wall time, rollouts/s, test runs/s,
+and the median step latency of the scored policy and of `run_tests`.
+
+Floor on the 2-core reference machine: the whole demo build under 3 minutes.
+Run: `.venv/bin/python bench/demo_build.py`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.agent import env as env_module  # noqa: E402
+from core.agent.scored import ScoredPolicy  # noqa: E402
+from storage import service  # noqa: E402
+from storage.workspace import Workspace  # noqa: E402
+from tui.jobs import build_demo  # noqa: E402
+
+
+def main() -> None:
+    act_times: list[float] = []
+    test_times: list[float] = []
+    original_act, original_tests = ScoredPolicy.act, env_module.TaskEnv.tool_run_tests
+
+    def timed_act(self, *args):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return original_act(self, *args)
+        finally:
+            act_times.append(time.perf_counter() - start)
+
+    def timed_tests(self):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return original_tests(self)
+        finally:
+            test_times.append(time.perf_counter() - start)
+
+    ScoredPolicy.act = timed_act  # type: ignore[method-assign]
+    env_module.TaskEnv.tool_run_tests = timed_tests  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.create(Path(tmp) / "demo")
+        start = time.perf_counter()
+        result = build_demo(ws)
+        wall = time.perf_counter() - start
+        with ws.store() as store:
+            rates = service.status(store)["flag_rates"]
+    rollouts = result["rollouts"]
+    print(f"demo build:        {wall:.1f} s  (floor 180 s: {'ok' if wall < 180 else 'OVER'})")
+    print(f"tasks / rollouts:  {result['tasks']} / {rollouts}  ({rollouts / wall:.2f} rollouts/s overall)")
+    print(f"proposals:         {result['proposals']}")
+    print(f"policy steps:      {len(act_times)}, median latency {statistics.median(act_times) * 1000:.0f} ms")
+    print(
+        f"run_tests calls:   {len(test_times)} by the agent, median latency "
+        f"{statistics.median(test_times) * 1000:.0f} ms ({len(test_times) / wall:.2f} test runs/s)"
+    )
+    print("(each rollout also runs the tests once more after it stops, to record the final outcome)")
+    print("flag rates:        " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates.items(), key=lambda kv: -kv[1])))
+
+
+if __name__ == "__main__":
+    main()
