@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.agent import env as env_module  # noqa: E402
-from core.agent.scored import ScoredPolicy  # noqa: E402
-from storage import service  # noqa: E402
-from storage.workspace import Workspace  # noqa: E402
-from tui.jobs import build_demo  # noqa: E402
+from core.agent import env as env_module
+from core.agent.scored import ScoredPolicy
+from storage import service
+from storage.workspace import Workspace
+from tui.jobs import build_demo
 
 
 def main() -> None:
@@ -60,7 +60,10 @@ def main() -> None:
         f"{statistics.median(test_times) * 1000:.0f} ms ({len(test_times) / wall:.2f} test runs/s)"
     )
     print("(each rollout also runs the tests once more after it stops, to record the final outcome)")
-    print("flag rates:        " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates.items(), key=lambda kv: -kv[1])))
+    print(
+        "flag rates:        "
+        + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates.items(), key=lambda kv: -kv[1]))
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def run(*args: str) -> float:
     """Run one CLI command; track the peak RSS of its whole process tree (workers included)."""
     global PEAK_TREE_RSS
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", *args], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "tui", *args], stdout=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     while proc.poll() is None:
         with contextlib.suppress(psutil.Error):  # a worker exited mid-sample: the next one counts
@@ -56,7 +56,7 @@ def main() -> None:
         t_mine = run("mine", "-w", str(ws))
         status = json.loads(
             subprocess.run(
-                [sys.executable, "-m", "tui.cli", "status", "--json", "-w", str(ws)],
+                [sys.executable, "-m", "tui", "status", "--json", "-w", str(ws)],
                 check=True,
                 capture_output=True,
                 text=True,

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_NAME = "agentpref.toml"
 
@@ -22,11 +22,6 @@ class ConfigError(ValueError):
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class CheckConfig(Section):
-    enabled: bool = True
-    weight: float
 
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -94,16 +89,39 @@ class RolloutConfig(Section):
     malformed_in_a_row: int = 3  # unparseable turns in a row that end a rollout
 
 
+KEY_IDS = tuple(
+    f"label.{name}" for name in ("left", "right", "both_good", "both_bad", "skip", "undo", "note")
+)
+
+
 class Config(Section):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     mining: MiningConfig = Field(default_factory=MiningConfig)
     imports: ImportConfig = Field(default_factory=ImportConfig, alias="import")
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "label.left" = "a"
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    # extra="allow": sections owned by later parts (policy, train, eval, keys) pass through
-    # untouched here and are validated by their owners.
+    @field_validator("keys")
+    @classmethod
+    def _known_key_ids(cls, keys: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(keys) - set(KEY_IDS))
+        if unknown:
+            raise ValueError(f"unknown key binding(s) {', '.join(unknown)}; known: {', '.join(KEY_IDS)}")
+        return keys
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def check_ids(config: Config, known: set[str], path: Path | str = CONFIG_NAME) -> None:
+    """Weights and disabled entries must name checks that exist: a typo would silently score wrong."""
+    named = set(config.checks.weights) | set(config.checks.disabled)
+    unknown = sorted(named - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: [checks] names unknown check(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))})"
+        )
 
 
 def load_config(path: Path) -> Config:
@@ -162,4 +180,9 @@ n = 8                   # rollouts per task
 seed = 0
 step_limit = 12         # when the task sets none
 malformed_in_a_row = 3  # unparseable turns in a row end the rollout
+
+[keys]
+# Labelling keys (no modifier needed): "label.left" = "1", "label.right" = "2",
+# "label.both_good" = "3", "label.both_bad" = "4", "label.skip" = "space",
+# "label.undo" = "backspace", "label.note" = "n"
 """

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.checks import CheckError, load_custom, run_checks, score
-from core.config import Config
+from core.checks import REGISTRY, CheckError, load_custom, run_checks, score
+from core.config import Config, ConfigError, check_ids
 from core.diffs import changed_lines
 from core.formats import FormatError, ReadOptions, detect, native, read_rollouts
 from core.schema import Rollout, Task
@@ -64,13 +64,27 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def load_checks(config: Config) -> None:
+    """The user's custom checks, then a check that every check id the config names exists."""
+    try:
+        load_custom(config.checks)
+    except ValueError as exc:
+        raise ConfigError(f"[checks] custom: {exc}") from exc
+    check_ids(config, set(REGISTRY))
+
+
+def known_tasks(store: Store) -> dict[str, Task]:
+    """The workspace's task definitions (placeholder rows for imported-only ids left out)."""
+    return {t.id: t for t in store.tasks() if not _placeholder(t)}
+
+
 class Checker:
     """Classifies, checks, scores and encodes rollouts against the workspace's tasks and config."""
 
     def __init__(self, tasks: dict[str, Task], config: Config) -> None:
         self.config = config
         self.tasks = tasks
-        load_custom(config.checks)
+        load_checks(config)
 
     def prepare(self, rollout: Rollout) -> rows.PreparedRollout:
         """Check a rollout, give it its content id, and turn it into rows."""
@@ -87,12 +101,12 @@ class RolloutSink:
 
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
-        self.checker = Checker({t.id: t for t in store.tasks() if not _placeholder(t)}, config)
+        self.checker = Checker(known_tasks(store), config)
         self.stored = 0
 
     def __call__(self, rollout: Rollout) -> rows.PreparedRollout:
         item = self.checker.prepare(rollout)
-        with self.store.db.atomic():
+        with self.store.write():
             self.stored += self.store.insert_rollouts([item])
             self.store.ensure_tasks([item.task_id])
         return item
@@ -128,7 +142,7 @@ def import_files(
     workers: int | None = None,
 ) -> ImportReport:
     report = ImportReport()
-    checker = Checker({t.id: t for t in store.tasks() if not _placeholder(t)}, config)
+    checker = Checker(known_tasks(store), config)
     options = ReadOptions(max_observation_bytes=config.imports.max_observation_bytes)
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     for path in paths:
@@ -157,11 +171,11 @@ def _import_one(
             result.already_imported = True
             return result
         result.format = detect(path) if fmt == "auto" else fmt
-        with store.db.atomic():
-            _store_stream(
-                store, _prepared_stream(path, result.format, options, checker, workers), result, checker
-            )
+        with store.write():
+            stream = _prepared_stream(path, result.format, options, checker, workers)
+            new_tasks = _store_stream(store, stream, result, checker)
             store.record_import(digest, str(path), result.format, result.imported)
+        checker.tasks.update(new_tasks)
     except FormatError as exc:
         result.error = str(exc)
     except CheckError as exc:
@@ -176,9 +190,10 @@ def _import_one(
 
 def _store_stream(
     store: Store, stream: Iterator[rows.PreparedRollout], result: FileResult, checker: Checker
-) -> None:
+) -> dict[str, Task]:
     batch: list[rows.PreparedRollout] = []
     task_ids: set[str] = set()
+    new_tasks: dict[str, Task] = {}
 
     def flush() -> None:
         new = store.insert_rollouts(batch)
@@ -187,9 +202,9 @@ def _store_stream(
         batch.clear()
 
     for item in stream:
-        if item.task is not None and item.task_id not in checker.tasks:
+        if item.task is not None and item.task_id not in checker.tasks and item.task_id not in new_tasks:
             store.upsert_task(item.task)
-            checker.tasks[item.task_id] = item.task
+            new_tasks[item.task_id] = item.task
         task_ids.add(item.task_id)
         for step, cut in item.truncations:
             result.warnings.append(
@@ -201,6 +216,7 @@ def _store_stream(
             flush()
     flush()
     store.ensure_tasks(task_ids)
+    return new_tasks  # known to the checker only once the file's transaction has committed
 
 
 def _prepared_stream(

@@ -6,6 +6,9 @@ add a new one, and a test builds a database at every earlier version and migrate
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlite_utils import Database
 
 
@@ -131,6 +134,27 @@ MIGRATIONS: list[str] = [
 LATEST = len(MIGRATIONS)
 
 
+@contextmanager
+def write_transaction(db: Database) -> Iterator[None]:
+    """A transaction that takes the write lock up front (BEGIN IMMEDIATE).
+
+    A plain BEGIN that reads and then writes fails at once with "database is locked" when
+    another process committed in between; IMMEDIATE waits for the busy timeout instead, so
+    the TUI, a rollout and a training run can share the file. Nested use is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
 def version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
@@ -144,8 +168,10 @@ def migrate(db: Database, target: int = LATEST) -> int:
             f"(knows up to {LATEST}): upgrade agentpref-tui"
         )
     for number in range(current + 1, target + 1):
-        with db.atomic():
-            for statement in MIGRATIONS[number - 1].split(";"):
+        with write_transaction(db):
+            if version(db) >= number:  # another process migrated while we waited for the lock
+                continue
+            for statement in MIGRATIONS[number - 1].split(";\n"):
                 if statement.strip():
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {number}")

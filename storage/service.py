@@ -16,6 +16,7 @@ from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
 from core.pairs import Scored, mine
 from core.schema import Decision, Preference, PreferenceSource, Task
+from storage.ingest import load_checks
 from storage.store import Store
 
 
@@ -48,18 +49,18 @@ def mine_proposals(store: Store, config: Config) -> MineResult:
 
 def rescore(store: Store, config: Config) -> int:
     """Apply the config's weights to stored flags, so a weight change needs no re-import."""
-    weights = {check: config.checks.weight(check) for check in REGISTRY}
+    load_checks(config)
     disabled = set(config.checks.disabled)
     changed = []
     flags: dict[str, list[tuple[str, float]]] = {}
     for rollout_id, check_id, weight in store.db.execute("SELECT rollout_id, check_id, weight FROM flags"):
         flags.setdefault(rollout_id, []).append((check_id, weight))
     for rollout_id, old_score in store.db.execute("SELECT id, score FROM rollouts"):
-        new = sum(weights.get(c, w) for c, w in flags.get(rollout_id, []) if c not in disabled)
+        new = sum(config.checks.weight(c, w) for c, w in flags.get(rollout_id, []) if c not in disabled)
         if abs(new - old_score) > 1e-9:
             changed.append((new, rollout_id))
     if changed:
-        with store.db.atomic():
+        with store.write():
             store.db.conn.executemany("UPDATE rollouts SET score = ? WHERE id = ?", changed)
     return len(changed)
 
@@ -67,7 +68,7 @@ def rescore(store: Store, config: Config) -> int:
 def auto_label(store: Store, min_gap: float | None = None, labeler: str = "checks") -> int:
     """Accept every pending proposal (gap at least `min_gap`) as an automatic preference."""
     accepted = 0
-    with store.db.atomic():
+    with store.write():
         for pair in store.pairs(pending_only=True):
             if min_gap is not None and pair.score_gap < min_gap:
                 continue
@@ -125,7 +126,10 @@ def export_dataset(
     with tmp.open("w", encoding="utf-8") as handle:
         for row in dataset_rows(store, granularity, human_only, result):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+    if result.rows:
+        tmp.replace(out)
+    else:
+        tmp.unlink()  # nothing to train on: leave no empty dataset behind
     return result
 
 
@@ -172,7 +176,7 @@ def status(store: Store) -> dict[str, Any]:
 
 
 def register_tasks(store: Store, tasks: list[Task]) -> None:
-    with store.db.atomic():
+    with store.write():
         for task in tasks:
             store.upsert_task(task)
 

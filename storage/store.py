@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from core.actions import classify_steps
 from core.schema import Pair, Preference, PreferenceSource, Rollout, Task
 from storage import rows
-from storage.migrations import migrate
+from storage.migrations import migrate, write_transaction
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -43,6 +43,10 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def write(self):  # type: ignore[no-untyped-def]
+        """A write transaction that waits for the lock (see `write_transaction`)."""
+        return write_transaction(self.db)
 
     def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return self.db.execute(sql, list(params)).fetchone()[0]
@@ -75,7 +79,7 @@ class Store:
     def insert_rollouts(self, batch: list[rows.PreparedRollout]) -> int:
         """Insert prepared rollouts; ids already stored (or repeated in the batch) are skipped.
 
-        Returns how many were new. Call inside `self.db.atomic()` to make a file all-or-nothing.
+        Returns how many were new. Call inside `self.write()` to make a file all-or-nothing.
         """
         existing = self._existing_ids([p.id for p in batch])
         unique: dict[str, rows.PreparedRollout] = {}
@@ -87,7 +91,7 @@ class Store:
         fresh = list(unique.values())
         # Plain executemany: sqlite-utils' insert_all spends more time building statements
         # than SQLite spends writing, and imports are the one hot write path.
-        with self.db.atomic():
+        with self.write():
             self._insert_many("rollouts", [p.rollout for p in fresh])
             self._insert_many("rollout_bodies", [p.body for p in fresh])
             self._insert_many("flags", [row for p in fresh for row in p.flags])
@@ -146,11 +150,12 @@ class Store:
         """Store a fresh mining result, keeping every pair that already has a decision.
 
         Undecided proposals that the new result no longer contains are dropped; new ones
-        are added; a pair already stored (either orientation) keeps its id and decisions.
+        are added; a pair already stored (either orientation) keeps its id and decisions, and
+        an undecided one takes the new direction, gap and reason.
         Returns (added, dropped).
         """
         keys = {rows.pair_key(p.chosen_id, p.rejected_id) for p in pairs}
-        with self.db.atomic():
+        with self.write():
             undecided = [
                 (r[0], r[1])
                 for r in self.db.execute(
@@ -161,9 +166,16 @@ class Store:
             self.db.conn.executemany("DELETE FROM pairs WHERE id = ?", [(i,) for i in drop])
             before = self.scalar("SELECT count(*) FROM pairs")
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO pairs (task_id, chosen_id, rejected_id, pair_key, score_gap, reason,"
+                "INSERT INTO pairs (task_id, chosen_id, rejected_id, pair_key, score_gap, reason,"
                 " differing_flags, mined_at) VALUES (:task_id, :chosen_id, :rejected_id, :pair_key,"
-                " :score_gap, :reason, :differing_flags, :mined_at)",
+                " :score_gap, :reason, :differing_flags, :mined_at)"
+                # An undecided pair takes the new direction, gap and reason (weights may have
+                # changed); a decided one keeps what the decision was made on.
+                " ON CONFLICT (pair_key) DO UPDATE SET chosen_id = excluded.chosen_id,"
+                " rejected_id = excluded.rejected_id, score_gap = excluded.score_gap,"
+                " reason = excluded.reason, differing_flags = excluded.differing_flags,"
+                " mined_at = excluded.mined_at"
+                " WHERE pairs.id NOT IN (SELECT pair_id FROM preferences)",
                 [rows.pair_row(p) for p in pairs],
             )
             added = self.scalar("SELECT count(*) FROM pairs") - before
@@ -187,7 +199,7 @@ class Store:
         if pref.chosen_id is not None and pref.chosen_id not in (pair.chosen_id, pair.rejected_id):
             raise ValueError(f"rollout {pref.chosen_id} is not part of pair {pref.pair_id}")
         row = rows.preference_row(pref)
-        with self.db.atomic():
+        with self.write():
             self.db.execute(
                 "DELETE FROM preferences WHERE pair_id = ? AND source = ?", [pref.pair_id, pref.source.value]
             )

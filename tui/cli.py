@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +42,13 @@ def _workspace_option(parser: argparse.ArgumentParser, top: bool) -> None:
         default=Path(DEFAULT_WORKSPACE) if top else argparse.SUPPRESS,
         help="workspace folder (default: $AGENTPREF_WORKSPACE or the current folder)",
     )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace a task with the same id")
     p = task_action("import-quixbugs", "one task per program of a local QuixBugs checkout")
     p.add_argument("path", type=Path, metavar="PATH")
-    p.add_argument("--heldout-every", type=int, default=4, metavar="K", help="hold out every K-th program")
+    p.add_argument(
+        "--heldout-every", type=_positive, default=4, metavar="K", help="hold out every K-th program"
+    )
     p = task_action("check", "tests fail on the untouched repository and pass with the reference fix")
     p.add_argument("--tasks", default="all", metavar="SPEC", help="train, heldout, all, or ID,ID,...")
     p.add_argument("--json", action="store_true")
@@ -105,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tasks", default="train", metavar="SPEC", help="train (default), heldout, all, or ID,ID,..."
     )
-    p.add_argument("--n", type=int, default=None, help="rollouts per task (default: [rollout] n)")
+    p.add_argument("--n", type=_positive, default=None, help="rollouts per task (default: [rollout] n)")
     p.add_argument("--seed", type=int, default=None, help="base seed (default: [rollout] seed)")
     return parser
 
@@ -141,10 +149,6 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         if args.demo:
             return workspace.demo(args)
-        return data.status(args)
+        return workspace.open_app(args)
     key = f"tasks {args.tasks_command}" if args.command == "tasks" else args.command
     return handlers[key](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,7 +27,8 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 @dataclass
 class RolloutSummary:
-    finished: int
+    finished: int  # rollouts that ran to the end
+    stored: int  # of those, new to the workspace (a rerun of the same seed adds none)
     total: int
     interrupted: bool
 
@@ -70,8 +71,8 @@ def run_rollout_job(
         try:
             finished = run_rollouts(jobs, policy, config.rollout, config.policy.concurrency, store_one, stop)
         except KeyboardInterrupt:
-            return RolloutSummary(sink.stored, len(jobs), interrupted=True)
-    return RolloutSummary(finished, len(jobs), interrupted=stop.is_set())
+            return RolloutSummary(sink.stored, sink.stored, len(jobs), interrupted=True)
+    return RolloutSummary(finished, sink.stored, len(jobs), interrupted=stop.is_set())
 
 
 def model_corpus(tasks: list[Task], ws: Workspace) -> Iterator[str]:
@@ -128,7 +129,7 @@ def build_demo(
         mined = service.mine_proposals(store, config)
     return {
         "tasks": len(tasks),
-        "rollouts": summary.finished,
+        "rollouts": summary.stored,
         "proposals": mined.proposals,
         "interrupted": summary.interrupted,
     }

@@ -55,20 +55,22 @@ class TaskEnv:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise ValueError(f"{self.repo} is not a git repository") from exc
         self._tmp = tempfile.mkdtemp(prefix=f"agentpref-{self.task.id}-")
-        self.root = Path(self._tmp) / "repo"
-        with _repo_lock(self.repo):
-            repository.git.worktree("add", "--detach", str(self.root), "HEAD")
+        root = Path(self._tmp) / "repo"
+        try:
+            with _repo_lock(self.repo):
+                repository.git.worktree("add", "--detach", str(root), "HEAD")
+        except BaseException:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
+        self.root = root
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.root is not None:
-            with _repo_lock(self.repo):
-                try:
-                    git.Repo(self.repo).git.worktree("remove", "--force", str(self.root))
-                except git.GitCommandError:
-                    git.Repo(self.repo).git.worktree("prune")
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+        if self.root is not None:
+            with _repo_lock(self.repo):
+                git.Repo(self.repo).git.worktree("prune")  # the folder is gone: forget it
 
     # -- paths --------------------------------------------------------------------------
     @property
@@ -106,12 +108,19 @@ class TaskEnv:
             return _error(
                 f"unknown tool {call.name!r}: use list_files, read_file, search, edit, run_tests or finish"
             )
+        wrong = [k for k, v in call.arguments.items() if not isinstance(v, str)]
+        if wrong:
+            return _error(f"bad arguments for {call.name}: {', '.join(wrong)} must be text")
         try:
             return handler(**call.arguments)
         except PathRefused as exc:
             return _error(str(exc))
         except TypeError as exc:
             return _error(f"bad arguments for {call.name}: {exc}")
+        except UnicodeError:
+            return _error(f"{call.arguments.get('path', '')} is not a UTF-8 text file")
+        except OSError as exc:
+            return _error(f"{call.name} failed: {exc.strerror or exc}")
 
     def tool_list_files(self, path: str = ".") -> Observation:
         base = self.worktree if path in ("", ".") else self.resolve(path)
@@ -127,6 +136,8 @@ class TaskEnv:
 
     def tool_read_file(self, path: str) -> Observation:
         target = self.resolve(path)
+        if target.is_dir():
+            return _error(f"{path} is a folder, not a file: use list_files")
         if not target.is_file():
             return _error(f"No such file or directory: {path}")
         text = target.read_text(encoding="utf-8", errors="replace")
@@ -159,6 +170,8 @@ class TaskEnv:
 
     def tool_edit(self, path: str, old: str, new: str) -> Observation:
         target = self.resolve(path)
+        if target.is_dir():
+            return _error(f"{path} is a folder, not a file")
         if not target.is_file():
             return _error(f"No such file or directory: {path}")
         text = target.read_text(encoding="utf-8")
@@ -171,9 +184,8 @@ class TaskEnv:
 
     def tool_run_tests(self) -> Observation:
         result = run_command(self.task.test_command, self.worktree, self.limits, TEST_ENV)
-        if result.timed_out:
-            tail = f"\n[timed out after {self.limits.timeout_s:g} s: the test run was killed]"
-            return Observation(content=result.output + tail, exit_code=None, error=True)
+        if result.timed_out:  # the sandbox's output already says so
+            return Observation(content=result.output, exit_code=None, error=True)
         return Observation(content=result.output, exit_code=result.exit_code)
 
     def tool_finish(self, message: str = "") -> Observation:

@@ -23,6 +23,14 @@ class LoadedModel:
     label: str  # recorded as the rollouts' policy, e.g. "tiny" or "tiny+run-3"
 
 
+def quiet_transformers() -> None:
+    """No progress bars or advice from transformers in a CLI that draws its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def pick_device(requested: str = "auto") -> str:
     import torch
 
@@ -37,6 +45,7 @@ def load_model(path: Path, adapter: Path | None = None, device: str = "auto") ->
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_transformers()
     if not (path / "config.json").is_file():
         raise ModelError(
             f"no model at {path} (expected a folder written by save_pretrained, with config.json)"

@@ -40,8 +40,8 @@ class Policy(Protocol):
 
 def rollout_seed(base: int, task_id: str, index: int) -> int:
     """The seed of rollout `index` of a task: the same for every model (common random numbers)."""
-    digest = hashlib.blake2b(f"{base}:{task_id}:{index}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big")
+    digest = hashlib.blake2b(f"{base}:{task_id}:{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1  # 63 bits: SQLite integers are signed
 
 
 def build_policy(cfg: PolicyConfig, workspace_root: Path, adapter: Path | None = None) -> Policy:

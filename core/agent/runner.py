@@ -41,6 +41,7 @@ def run_rollout(
     rng = random.Random(job.seed)
     limit = task.step_limit or cfg.step_limit
     steps: list[Step] = []
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     malformed_run = 0
     exit_status = "step_limit"
@@ -52,7 +53,9 @@ def run_rollout(
             try:
                 turn = policy.act(env, steps, rng)
             except PolicyError as exc:
-                steps.append(Step(index=index, malformed=f"policy error: {exc}", started_at=t0))
+                steps.append(
+                    Step(index=index, malformed=f"policy error: {exc}", started_at=round(t0 - started, 4))
+                )
                 exit_status = "policy_error"
                 break
             step = Step(
@@ -88,7 +91,7 @@ def run_rollout(
         policy=policy.label,
         seed=job.seed,
         source=Source(format="agentpref-harness"),
-        started_at=datetime.now(UTC),
+        started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
         tokens_in=sum(s.tokens_in or 0 for s in steps),
         tokens_out=sum(s.tokens_out or 0 for s in steps),

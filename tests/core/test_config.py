@@ -15,11 +15,9 @@ def test_default_text_parses_to_defaults(tmp_path):
     assert load_config(path) == Config()
 
 
-def test_overrides_and_unknown_sections_pass(tmp_path):
+def test_overrides(tmp_path):
     path = tmp_path / "agentpref.toml"
-    path.write_text(
-        '[checks]\nweights = { "loop.repeat" = 7 }\n[mining]\nmargin = 2.5\n[train]\nepochs = 3\n'
-    )
+    path.write_text('[checks]\nweights = { "loop.repeat" = 7 }\n[mining]\nmargin = 2.5\n')
     cfg = load_config(path)
     assert cfg.checks.weight("loop.repeat") == 7
     assert cfg.mining.margin == 2.5
@@ -31,6 +29,8 @@ def test_overrides_and_unknown_sections_pass(tmp_path):
         ("[mining]\nmargn = 2\n", "mining.margn: Extra inputs"),
         ("[mining]\nmargin = 'big'\n", "mining.margin"),
         ("[checks\n", "not valid TOML"),
+        ("[minning]\nmargin = 5\n", "minning: Extra inputs"),
+        ("[minning]\nmargin = 5\n", "minning: Extra inputs"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path, text, expected):
@@ -39,3 +39,13 @@ def test_bad_config_names_file_and_key(tmp_path, text, expected):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(path) in str(info.value) and expected in str(info.value)
+
+
+def test_unknown_check_ids_in_weights_or_disabled_are_errors():
+    from core.config import check_ids
+
+    config = Config.model_validate(
+        {"checks": {"weights": {"tests.neverrun": 9}, "disabled": ["loop.repeat"]}}
+    )
+    with pytest.raises(ConfigError, match=r"unknown check\(s\) tests\.neverrun"):
+        check_ids(config, {"loop.repeat", "tests.never_run"})

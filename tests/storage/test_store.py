@@ -116,3 +116,44 @@ def test_tasks_upsert_and_placeholders(store):
     store.ensure_tasks(["t1"])
     assert [t.id for t in store.tasks()] == ["t1", "t2"]
     assert store.task("t1") == task
+
+
+def test_remining_turns_an_undecided_pair_around_but_not_a_decided_one(store):
+    pairs = _pairs(store)
+    store.replace_proposals(pairs)
+    flipped = [
+        Pair(task_id="t1", chosen_id=p.rejected_id, rejected_id=p.chosen_id, score_gap=3, reason="new")
+        for p in pairs
+    ]
+    decided = store.pairs()[0]
+    store.record_preference(Preference(pair_id=decided.id, decision=Decision.SKIP))
+    store.replace_proposals(flipped)
+    after = {p.id: p for p in store.pairs()}
+    assert (after[decided.id].chosen_id, after[decided.id].reason) == (decided.chosen_id, decided.reason)
+    other = next(p for p in after.values() if p.id != decided.id)
+    assert (other.chosen_id, other.score_gap, other.reason) == ("c", 3, "new")
+
+
+def test_a_second_writer_waits_for_the_lock_instead_of_failing(store):
+    import threading
+
+    from storage.store import Store
+
+    store.replace_proposals(_pairs(store))
+    pair = store.pairs()[0]
+    release, holding = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with Store(store.path) as other, other.write():
+            other.db.execute("UPDATE pairs SET reason = 'held' WHERE id = ?", [pair.id])
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(0.5, release.set).start()
+    store.record_preference(Preference(pair_id=pair.id, decision=Decision.BOTH_GOOD))  # waits, then commits
+    holder.join()
+    assert store.preferences()[0].decision is Decision.BOTH_GOOD
+    assert store.pair(pair.id).reason == "held"  # the other writer's change committed first

@@ -107,12 +107,22 @@ def test_bad_config_is_reported_with_its_key(ws, sample, capsys):
 
 
 def test_console_script_runs_and_usage_error_is_2(tmp_path):
-    exe = [sys.executable, "-m", "tui.cli"]
+    exe = [sys.executable, "-m", "tui"]
     assert subprocess.run([*exe, "--help"], capture_output=True).returncode == 0
     assert subprocess.run([*exe, "frobnicate"], capture_output=True).returncode == 2
 
 
-def test_demo_builds_a_sample_workspace(tmp_path, capsys):
-    assert main(["--demo", "-w", str(tmp_path / "demo")]) == 0
-    doc = status(tmp_path / "demo", capsys)
-    assert doc["rollouts"] > 0 and doc["proposals_pending"] > 0
+def test_bad_custom_check_and_unknown_check_id_exit_2(ws, sample, capsys):
+    (ws / "agentpref.toml").write_text('[checks]\ncustom = ["no_such_module:fn"]\n')
+    assert main(["import", str(sample), "-w", str(ws)]) == 2
+    assert "cannot import no_such_module" in capsys.readouterr().err
+    (ws / "agentpref.toml").write_text('[checks]\nweights = { "tests.neverrun" = 9 }\n')
+    assert main(["mine", "-w", str(ws)]) == 2
+    assert "tests.neverrun" in capsys.readouterr().err
+
+
+def test_non_positive_counts_are_usage_errors(ws):
+    for argv in (["rollout", "--n", "0"], ["tasks", "import-quixbugs", ".", "--heldout-every", "0"]):
+        with pytest.raises(SystemExit) as info:
+            main([*argv, "-w", str(ws)])
+        assert info.value.code == 2

@@ -69,7 +69,7 @@ def test_ctrl_c_keeps_finished_rollouts_and_cleans_up(demo_ws):
         [
             sys.executable,
             "-m",
-            "tui.cli",
+            "tui",
             "rollout",
             "--tasks",
             "train",

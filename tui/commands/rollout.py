@@ -26,7 +26,7 @@ def rollout(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from exc
     if not tasks:
         raise BadInput(f"no runnable tasks match {args.tasks!r}: add some with `tasks add` or `init --demo`")
-    n = args.n or config.rollout.n
+    n = args.n if args.n is not None else config.rollout.n
     seed = config.rollout.seed if args.seed is None else args.seed
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
@@ -52,5 +52,10 @@ def rollout(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     finally:
         signal.signal(signal.SIGINT, previous)
-    out.print(f"{summary.finished} of {summary.total} rollouts stored ({len(tasks)} tasks, seed {seed})")
+    same = summary.finished - summary.stored
+    again = f"; {same} were already in the workspace (same seed, same rollout)" if same else ""
+    out.print(
+        f"{summary.finished} of {summary.total} rollouts done, {summary.stored} new "
+        f"({len(tasks)} tasks, seed {seed}){again}"
+    )
     return EXIT_FAILURE if summary.interrupted else EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -23,14 +24,32 @@ def init(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     """`--demo`: build the demo workspace if it is not there yet, then open it."""
     ws = Workspace(args.workspace)
-    if not ws.exists or not any(ws.tasks_dir.glob("*/task.toml")):
+    if not demo_is_built(ws):
         ws = Workspace.create(args.workspace)
         code = fill_demo(ws)
         if code != EXIT_OK:
             return code
-    from tui.commands.data import status
+    return open_app(args)
 
-    return status(args)
+
+def open_app(args: argparse.Namespace) -> int:
+    """The TUI on a terminal; the status when output goes to a pipe or a file (scripts, CI)."""
+    Workspace.open(args.workspace)  # a clear error for a missing workspace, before Textual starts
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from tui.commands.data import status
+
+        return status(args)
+    from tui.app import run_app
+
+    return run_app(args.workspace)
+
+
+def demo_is_built(ws: Workspace) -> bool:
+    """Tasks, the model and rollouts: a build interrupted half-way is built again."""
+    if not ws.exists or not (ws.root / ws.config().policy.model / "config.json").is_file():
+        return False
+    with ws.store() as store:
+        return store.scalar("SELECT count(*) FROM rollouts") > 0
 
 
 def fill_demo(ws: Workspace) -> int:

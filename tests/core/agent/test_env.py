@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import git
 import pytest
@@ -84,3 +85,25 @@ def test_not_a_git_repository(tmp_path, task_repo):
     task, _ = task_repo
     with pytest.raises(ValueError, match="not a git repository"), TaskEnv(task, tmp_path):
         pass
+
+
+def test_odd_arguments_and_files_give_error_observations_not_crashes(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        (env.worktree / "blob.bin").write_bytes(b"\xff\xfe\x00binary")
+        assert "must be text" in call(env, "read_file", path=5).content
+        assert "is a folder" in call(env, "read_file", path="calc").content
+        assert "is a folder" in call(env, "edit", path="calc", old="a", new="b").content
+        assert "not a UTF-8 text file" in call(env, "edit", path="blob.bin", old="a", new="b").content
+
+
+def test_a_failed_worktree_leaves_no_temporary_folder(tmp_path, task_repo):
+    import tempfile
+
+    task, _ = task_repo
+    empty = tmp_path / "empty"
+    git.Repo.init(empty)  # a repository without a commit: `worktree add HEAD` fails
+    before = set(Path(tempfile.gettempdir()).glob(f"agentpref-{task.id}-*"))
+    with pytest.raises(git.GitCommandError), TaskEnv(task, empty):
+        pass
+    assert set(Path(tempfile.gettempdir()).glob(f"agentpref-{task.id}-*")) == before

@@ -1,0 +1,99 @@
+"""A labelling session: the queue of undecided pairs, randomised sides, decisions and undo.
+
+The side each rollout is shown on comes from a hash of the pair id, not from which one the
+checks prefer, so position never hints at the proposal; it is the same after a restart, so
+a resumed session shows each pair as before. Every decision is committed by the store the
+moment it is made; undo removes it again, up to the last `UNDO_DEPTH` decisions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from core.schema import Decision, Pair, Preference, PreferenceSource, Rollout
+from storage.store import Store
+
+UNDO_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class ShownPair:
+    pair: Pair
+    left: Rollout
+    right: Rollout
+
+    @property
+    def left_is_chosen(self) -> bool:
+        return self.left.id == self.pair.chosen_id
+
+
+@dataclass
+class Progress:
+    done: int
+    remaining: int
+    by_task: dict[str, tuple[int, int]]  # task -> (decided, total)
+
+
+def left_is_chosen(pair_id: int) -> bool:
+    return hashlib.blake2b(str(pair_id).encode(), digest_size=1).digest()[0] % 2 == 0
+
+
+@dataclass
+class LabelSession:
+    store: Store
+    labeler: str = "human"
+    history: list[Preference] = field(default_factory=list)  # this session's decisions, newest last
+
+    def pending(self) -> list[Pair]:
+        """Pairs nobody decided yet, task by task: the queue a restart resumes at."""
+        pairs = self.store.pairs(pending_only=True)
+        return sorted(pairs, key=lambda p: (p.task_id, p.id or 0))
+
+    def show(self, pair: Pair) -> ShownPair:
+        chosen, rejected = self.store.rollout(pair.chosen_id), self.store.rollout(pair.rejected_id)
+        if chosen is None or rejected is None:
+            raise LookupError(f"pair {pair.id}: a rollout is missing from the workspace")
+        if left_is_chosen(pair.id or 0):
+            return ShownPair(pair, chosen, rejected)
+        return ShownPair(pair, rejected, chosen)
+
+    def decide(
+        self, shown: ShownPair, decision: str, tags: list[str] | None = None, note: str = ""
+    ) -> Preference:
+        """`decision`: left, right, both_good, both_bad or skip. Committed before it returns."""
+        chosen = {"left": shown.left.id, "right": shown.right.id}.get(decision)
+        kind = Decision.PREFER if chosen else Decision(decision)
+        pref = self.store.record_preference(
+            Preference(
+                pair_id=shown.pair.id or 0,
+                decision=kind,
+                chosen_id=chosen,
+                source=PreferenceSource.HUMAN,
+                labeler=self.labeler,
+                tags=tags or [],
+                note=note,
+                left_id=shown.left.id,
+            )
+        )
+        self.history = [*self.history, pref][-UNDO_DEPTH:]
+        return pref
+
+    def undo(self) -> Pair | None:
+        """Forget the newest decision of this session; the pair to show again, or None."""
+        if not self.history:
+            return None
+        last = self.history.pop()
+        self.store.remove_preference(last.pair_id, PreferenceSource.HUMAN)
+        return self.store.pair(last.pair_id)
+
+    def progress(self) -> Progress:
+        by_task: dict[str, tuple[int, int]] = {}
+        rows = self.store.db.execute(
+            "SELECT p.task_id, count(*), count(DISTINCT pr.pair_id) FROM pairs p "
+            "LEFT JOIN preferences pr ON pr.pair_id = p.id GROUP BY p.task_id ORDER BY p.task_id"
+        )
+        for task_id, total, decided in rows:
+            by_task[task_id] = (decided, total)
+        done = sum(d for d, _ in by_task.values())
+        return Progress(done=done, remaining=sum(t for _, t in by_task.values()) - done, by_task=by_task)

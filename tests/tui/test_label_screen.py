@@ -1,0 +1,138 @@
+"""A real labelling session driven from the keyboard, asserted on the database."""
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+from core.schema import Decision, PreferenceSource
+from tui.app import make_app
+from tui.screens.label import LabelScreen
+
+
+def human(ws):
+    with ws.store() as store:
+        return store.preferences(PreferenceSource.HUMAN)
+
+
+async def test_each_key_decides_the_shown_pair_and_moves_on(labelled_ws):
+    app = make_app(labelled_ws.root)
+    expected = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, LabelScreen)
+        for key, decision in [
+            ("1", "left"),
+            ("2", "right"),
+            ("3", "both_good"),
+            ("4", "both_bad"),
+            ("space", "skip"),
+            ("1", "left"),
+            ("2", "right"),
+        ]:
+            shown = app.screen.current
+            expected.append((shown.pair.id, decision, shown.left.id, shown.right.id))
+            await pilot.press(key)
+            assert app.screen.current.pair.id != shown.pair.id  # moved on
+    stored = {p.pair_id: p for p in human(labelled_ws)}
+    assert len(stored) == 7
+    for pair_id, decision, left, right in expected:
+        pref = stored[pair_id]
+        assert pref.left_id == left
+        if decision == "left":
+            assert (pref.decision, pref.chosen_id) == (Decision.PREFER, left)
+        elif decision == "right":
+            assert (pref.decision, pref.chosen_id) == (Decision.PREFER, right)
+        else:
+            assert (pref.decision.value, pref.chosen_id) == (decision, None)
+
+
+async def test_undo_steps_back_and_forgets_the_decision(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        first = app.screen.current.pair.id
+        await pilot.press("1", "2")
+        await pilot.press("backspace")
+        assert len(human(labelled_ws)) == 1
+        await pilot.press("backspace")
+        assert human(labelled_ws) == [] and app.screen.current.pair.id == first
+        await pilot.press("backspace")  # nothing left to undo: harmless
+        assert app.screen.current.pair.id == first
+
+
+async def test_reopening_resumes_at_the_first_undecided_pair_and_never_reshows_decided_ones(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        decided = []
+        for _ in range(3):
+            decided.append(app.screen.current.pair.id)
+            await pilot.press("3")
+        next_up = app.screen.current.pair.id
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.screen.current.pair.id == next_up
+        seen = set()
+        while app.screen.current is not None:
+            seen.add(app.screen.current.pair.id)
+            await pilot.press("space")
+    assert not seen & set(decided)
+
+
+async def test_sides_are_not_the_checks_preference(labelled_ws):
+    app = make_app(labelled_ws.root)
+    lefts = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(12):
+            lefts.append(app.screen.current.left_is_chosen)
+            await pilot.press("space")
+    assert 0 < sum(lefts) < len(lefts)  # both placements occur
+
+
+async def test_keys_are_remapped_from_the_config(labelled_ws):
+    labelled_ws.config_path.write_text('[keys]\n"label.left" = "a"\n"label.right" = "b"\n')
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        shown = app.screen.current
+        await pilot.press("a")
+    assert human(labelled_ws)[0].chosen_id == shown.left.id
+
+
+async def test_tags_and_note_go_with_the_decision(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await pilot.press(*"2 7", "enter", *"looped", "enter")
+        await pilot.press("4")
+    pref = human(labelled_ws)[0]
+    assert (pref.tags, pref.note, pref.decision) == (["2", "7"], "looped", Decision.BOTH_BAD)
+
+
+async def test_help_lists_the_labelling_keys(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        keys = dict((d, k) for k, d in app.screen.keys)
+        assert keys["Left better"] == "1" and keys["Undo"] in ("⌫", "backspace")
+
+
+def test_a_killed_session_loses_no_decision(labelled_ws, tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import asyncio, os, signal
+        from pathlib import Path
+        from tui.app import make_app
+
+        async def main():
+            app = make_app(Path({str(labelled_ws.root)!r}))
+            async with app.run_test(size=(80, 24)) as pilot:
+                for key in "1234":
+                    await pilot.press(key)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        asyncio.run(main())
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    rows = sqlite3.connect(labelled_ws.db_path).execute("SELECT decision FROM preferences").fetchall()
+    assert sorted(r[0] for r in rows) == ["both_bad", "both_good", "prefer", "prefer"]

@@ -1,0 +1,109 @@
+"""The Textual app. Built through `make_app` so tests hand it a temporary workspace.
+
+It opens on labelling when proposals are pending, on the rollout list otherwise, and on a
+getting-started page for an empty workspace. The database is opened once, in the UI thread;
+every decision is committed there, at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from storage.labelling import LabelSession
+from storage.store import Store
+from storage.workspace import Workspace
+from tui.keys import keymap
+
+
+class AgentPrefApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "agentpref"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("r", "rollouts", "Rollouts"),
+        Binding("l", "label", "Label"),
+    ]
+
+    def __init__(self, workspace: Workspace, labeler: str = "human") -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.store = Store(workspace.db_path)
+        self.session = LabelSession(self.store, labeler=labeler)
+        self.set_keymap(keymap(workspace.config()))
+
+    def on_mount(self) -> None:
+        if not self.store.scalar("SELECT count(*) FROM rollouts"):
+            from tui.screens.empty import EmptyScreen
+
+            self.push_screen(EmptyScreen(str(self.workspace.root)))
+        elif self.session.pending():
+            self.action_label()
+        else:
+            self.action_rollouts()
+
+    def on_unmount(self) -> None:
+        self.store.close()
+
+    def action_rollouts(self) -> None:
+        from tui.screens.rollouts import RolloutsScreen
+
+        self._switch(RolloutsScreen, lambda: RolloutsScreen(self.store))
+
+    def action_label(self) -> None:
+        from tui.screens.label import LabelScreen
+
+        self._switch(LabelScreen, lambda: LabelScreen(self.session))
+
+    def _switch(self, kind: type[Screen[None]], make) -> None:  # type: ignore[no-untyped-def]
+        """Go to the screen of that kind already in the stack, else push a new one."""
+        for index, screen in enumerate(self.screen_stack):
+            if isinstance(screen, kind):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(make())
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        keys = []
+        for active in self.active_bindings.values():
+            if active.binding.description:
+                keys.append((self.get_key_display(active.binding), active.binding.description))
+        self.push_screen(HelpScreen(type(self.screen).__name__.removesuffix("Screen"), keys))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Label pairs", "Decide the proposed pairs", self.action_label)
+        yield SystemCommand("Rollouts", "Browse every rollout", self.action_rollouts)
+        yield SystemCommand("Help", "Every key of this screen", self.action_help)
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if binding.description and binding.action.startswith(
+                ("decide", "undo", "note", "filter", "sort")
+            ):
+                node = active.node
+
+                def run(node=node, action=binding.action) -> None:  # type: ignore[no-untyped-def]
+                    self.call_later(self.run_action, action, node)
+
+                yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
+
+    def action_pop_or_rollouts(self) -> None:
+        self.action_rollouts()
+
+
+def make_app(workspace: Path, labeler: str = "human") -> AgentPrefApp:
+    return AgentPrefApp(Workspace.open(workspace), labeler=labeler)
+
+
+def run_app(workspace: Path) -> int:
+    make_app(workspace).run()
+    return 0

@@ -1,0 +1,33 @@
+"""Short flag badges: the check id's first letters, coloured by weight."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+SHORT = {
+    "protocol.malformed": "MAL",
+    "tests.never_run": "NOTEST",
+    "tests.not_rerun": "NORERUN",
+    "tests.ignored_failure": "IGNFAIL",
+    "files.outside_allowed": "OUTSIDE",
+    "diff.too_large": "BIGDIFF",
+    "loop.repeat": "LOOP",
+    "path.hallucinated": "NOPATH",
+    "edit.unread": "UNREAD",
+    "stuck.no_stop": "NOSTOP",
+    "evidence.uncited": "UNCITED",
+}
+
+
+def short(check: str) -> str:
+    return SHORT.get(check, check.rsplit(".", 1)[-1][:8].upper())
+
+
+def badges(flags: list[str]) -> Text:
+    text = Text()
+    for check in flags:
+        text.append(f" {short(check)} ", style="bold white on dark_red")
+        text.append(" ")
+    if not flags:
+        text.append(" clean ", style="bold black on green")
+    return text
