@@ -17,7 +17,21 @@ SORTABLE = {
     "outcome": "tests_passed",
     "source": "source_path",
 }
-COLUMNS = "id, task_id, policy, n_steps, score, flags, tests_passed, exit_status, source_path, source_format, eval_id"
+COLUMNS = ", ".join(
+    [
+        "id",
+        "task_id",
+        "policy",
+        "n_steps",
+        "score",
+        "flags",
+        "tests_passed",
+        "exit_status",
+        "source_path",
+        "source_format",
+        "eval_id",
+    ]
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from core.schema import Decision, Pair, Preference, PreferenceSource, Rollout
+from storage import rows
 from storage.store import Store
 
 UNDO_DEPTH = 10
@@ -45,10 +46,16 @@ class LabelSession:
     labeler: str = "human"
     history: list[Preference] = field(default_factory=list)  # this session's decisions, newest last
 
-    def pending(self) -> list[Pair]:
-        """Pairs nobody decided yet, task by task: the queue a restart resumes at."""
-        pairs = self.store.pairs(pending_only=True)
-        return sorted(pairs, key=lambda p: (p.task_id, p.id or 0))
+    def next_pending(self) -> Pair | None:
+        """The first pair nobody decided yet, task by task: where a restart resumes."""
+        row = next(
+            self.store.db.query(
+                "SELECT * FROM pairs WHERE id NOT IN (SELECT pair_id FROM preferences)"
+                " ORDER BY task_id, id LIMIT 1"
+            ),
+            None,
+        )
+        return rows.pair_from_row(row) if row else None
 
     def show(self, pair: Pair) -> ShownPair:
         chosen, rejected = self.store.rollout(pair.chosen_id), self.store.rollout(pair.rejected_id)

@@ -43,7 +43,7 @@ class AgentPrefApp(App[None]):
             from tui.screens.empty import EmptyScreen
 
             self.push_screen(EmptyScreen(str(self.workspace.root)))
-        elif self.session.pending():
+        elif self.session.next_pending() is not None:
             self.action_label()
         else:
             self.action_rollouts()

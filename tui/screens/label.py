@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +19,7 @@ from core.export import divergence
 from storage.labelling import LabelSession, ShownPair
 from tui.screens.note import NoteScreen
 from tui.widgets.badges import badges
+from tui.widgets.diff import diff_text
 from tui.widgets.timeline import timeline_text
 
 NARROW = 120  # columns below which the two sides stack
@@ -44,12 +44,7 @@ class PairPane(VerticalScroll):
         self.query_one(".pane-head", Static).update(head)
         width = max(40, (self.size.width or 80) - 6)
         self.query_one(".pane-timeline", Static).update(timeline_text(rollout, start, width))
-        diff = rollout.final_diff.strip()
-        self.query_one(".pane-diff", Static).update(
-            Syntax(diff, "diff", theme="ansi_dark", word_wrap=True)
-            if diff
-            else Text("(no diff)", style="dim")
-        )
+        self.query_one(".pane-diff", Static).update(diff_text(rollout.final_diff))
         self.scroll_home(animate=False)
 
 
@@ -71,6 +66,7 @@ class LabelScreen(Screen[None]):
         self.current: ShownPair | None = None
         self.pending_tags: list[str] = []
         self.pending_note = ""
+        self._binding_state: tuple[bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="progress")
@@ -117,8 +113,8 @@ class LabelScreen(Screen[None]):
 
     # -- drawing ---------------------------------------------------------------------------
     def next_pair(self) -> None:
-        pending = self.session.pending()
-        if not pending:
+        pending = self.session.next_pending()
+        if pending is None:
             self.current = None
             self.query_one("#reason", Static).update(
                 Text(
@@ -129,9 +125,9 @@ class LabelScreen(Screen[None]):
             for pane in self.query(PairPane):
                 pane.display = False
             self.draw_progress()
-            self.refresh_bindings()
+            self._refresh_bindings_if_changed()
             return
-        self.show_pair(self.session.show(pending[0]))
+        self.show_pair(self.session.show(pending))
 
     def show_pair(self, shown: ShownPair) -> None:
         self.current = shown
@@ -145,7 +141,14 @@ class LabelScreen(Screen[None]):
         reason = shown.pair.reason.replace("A ", f"{sides['A']} ", 1).replace("B ", f"{sides['B']} ", 1)
         self.query_one("#reason", Static).update(Text(f"checks: {reason}", style="italic"))
         self.draw_progress()
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """The footer redraws itself on a bindings refresh: only when a key became (un)available."""
+        state = (self.current is not None, bool(self.session.history))
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
 
     def draw_progress(self) -> None:
         progress = self.session.progress()
@@ -158,7 +161,7 @@ class LabelScreen(Screen[None]):
             line.append(
                 f"   tags {' '.join(self.pending_tags) or '-'}  note {self.pending_note[:30]!r}", style="cyan"
             )
-        self.query_one("#progress", Static).update(line)
+        self.query_one("#progress", Static).update(line, layout=False)  # one line: no relayout
         history = Text("last decisions\n", style="bold")
         for pref in reversed(self.session.history):
             side = "skip" if pref.decision.value == "skip" else pref.decision.value
@@ -168,4 +171,4 @@ class LabelScreen(Screen[None]):
         if not self.session.history:
             history.append("(none yet)\n", style="dim")
         history.append("\nbackspace: undo", style="dim")
-        self.query_one("#history", Static).update(history)
+        self.query_one("#history", Static).update(history, layout=False)  # a fixed column

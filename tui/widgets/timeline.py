@@ -24,15 +24,15 @@ def call_summary(step: Step, width: int = 60) -> str:
     if step.tool_call is None:
         return f"(no valid tool call) {strip_ansi(step.thought)[:width]}"
     args = step.tool_call.arguments
-    main = args.get("command") or args.get("path") or args.get("query") or ""
+    main = str(args.get("command") or args.get("path") or args.get("query") or "")[: width * 2]
     text = f"{step.tool_call.name}({main})" if main else f"{step.tool_call.name}()"
-    return text.replace("\n", " ")[:width]
+    return strip_ansi(text.replace("\n", " "))[:width]
 
 
 def first_line(step: Step, width: int = 50) -> str:
     if step.observation is None:
         return ""
-    for line in strip_ansi(step.observation.content).splitlines():
+    for line in strip_ansi(step.observation.content[:4000]).splitlines():  # never the whole output
         if line.strip():
             return line.strip()[:width]
     return ""

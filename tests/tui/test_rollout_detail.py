@@ -1,0 +1,273 @@
+"""The rollout detail screen: navigation, flags, folding, nasty tool output, both layouts."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from rich.console import Console, RenderableType
+from rich.syntax import Syntax
+from textual.app import App
+
+from core.schema import Flag, Observation, Rollout, Source, Step, ToolCall
+from storage import rows
+from storage.store import Store
+from tui.screens.rollout_detail import RolloutDetailScreen
+from tui.widgets import step_view
+from tui.widgets.step_view import FOLD_LINES, fold, observation_lexer, step_renderable
+
+LONG = "\n".join(f"line {i}" for i in range(500))
+NASTY_HEAD = "\x1b[31mFAILED\x1b[0m test_a \u2400 bell\x07\n"
+HUGE = NASTY_HEAD + ("x" * 99 + "\n") * 100_000  # 10 MB
+
+
+def insert(store: Store, *rollouts: Rollout) -> None:
+    batch = [rows.prepared(r, rows.compress(rows.STEPS.dump_json(r.steps)), 0) for r in rollouts]
+    store.insert_rollouts(batch)
+
+
+def bash(index: int, command: str, output: str, exit_code: int = 0) -> Step:
+    return Step(
+        index=index,
+        thought=f"step {index}",
+        tool_call=ToolCall(name="bash", arguments={"command": command}),
+        observation=Observation(content=output, exit_code=exit_code),
+    )
+
+
+def rollout(rollout_id: str = "r1", steps: list[Step] | None = None, diff: str = "") -> Rollout:
+    steps = steps or [
+        Step(
+            index=0,
+            tool_call=ToolCall(name="read_file", arguments={"path": "src/a.py"}),
+            observation=Observation(content="def f(x):\n    return x + 1\n"),
+        ),
+        bash(1, "ls", "src"),
+        Step(
+            index=2,
+            tool_call=ToolCall(name="edit", arguments={"path": "src/a.py", "old": "x + 1", "new": "x + 2"}),
+            observation=Observation(content="Edited src/a.py"),
+        ),
+        bash(3, "cat big.log", LONG),
+        bash(4, "pytest -q", "1 failed", exit_code=1),
+        bash(5, "pytest -q", "1 failed", exit_code=1),
+    ]
+    flags = [
+        Flag(check="edit.unread", weight=1, message="edited before reading", steps=[2]),
+        Flag(check="tests.ignored_failure", weight=1, message="finished on a failure", steps=[4, 5]),
+    ]
+    return Rollout(
+        id=rollout_id,
+        task_id="t1",
+        policy="scored",
+        seed=7,
+        source=Source(path="runs/x.jsonl", format="native", record=3),
+        steps=steps,
+        final_diff=diff,
+        tests_passed=False,
+        exit_status="finished",
+        flags=flags,
+        score=2,
+    )
+
+
+class DetailApp(App[None]):
+    def __init__(self, store: Store, rollout_id: str) -> None:
+        super().__init__()
+        self.store = store
+        self.rollout_id = rollout_id
+
+    def on_mount(self) -> None:
+        self.push_screen(RolloutDetailScreen(self.store, self.rollout_id))
+
+
+def plain(renderable: RenderableType) -> str:
+    console = Console(width=100, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def detail(app: App[None]) -> RolloutDetailScreen:
+    assert isinstance(app.screen, RolloutDetailScreen)
+    return app.screen
+
+
+@pytest.fixture
+def app(store: Store) -> DetailApp:
+    insert(store, rollout(diff="--- a/src/a.py\n+++ b/src/a.py\n@@ -1 +1 @@\n-x + 1\n+x + 2\n"))
+    return DetailApp(store, "r1")
+
+
+async def test_j_k_and_arrows_move_the_timeline_and_the_step_shown(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        assert screen.timeline.highlighted == 0 and app.focused is screen.timeline
+        await pilot.press("j", "j")
+        assert screen.timeline.highlighted == 2
+        assert screen.step_position == 2
+        assert "Step 3/6" in plain(screen.step_view.renderable)
+        await pilot.press("k")
+        assert screen.timeline.highlighted == 1
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert screen.step_position == 3
+        await pilot.press("k", "k", "k", "k")  # stops at the first step
+        assert screen.timeline.highlighted == 0
+
+
+async def test_header_shows_outcome_source_and_badges(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        header = str(app.screen.query_one("#detail-header").render())
+        for part in ("t1", "scored", "seed 7", "steps 6", "score 2", "fail", "finished", "runs/x.jsonl:3"):
+            assert part in header
+        assert "UNREAD" in header and "IGNFAIL" in header
+
+
+async def test_selecting_a_flag_jumps_to_its_first_step(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        await pilot.press("tab", "tab")
+        assert app.focused is screen.flag_list
+        await pilot.press("down", "enter")  # the second flag: tests.ignored_failure, steps 4 and 5
+        await pilot.pause()
+        assert screen.timeline.highlighted == 4 and screen.step_position == 4
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        assert screen.timeline.highlighted == 2
+
+
+async def test_g_cycles_through_flagged_steps(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        seen = []
+        for _ in range(4):
+            await pilot.press("g")
+            seen.append(screen.timeline.highlighted)
+        assert seen == [2, 4, 5, 2]
+
+
+async def test_f_unfolds_and_folds_a_long_observation(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        screen.go_to(3)
+        await pilot.pause()
+        folded = plain(screen.step_view.renderable)
+        assert "300 more lines — press f to unfold" in folded
+        assert "line 199" in folded and "line 200" not in folded
+        await pilot.press("f")
+        unfolded = plain(screen.step_view.renderable)
+        assert screen.unfolded and len(unfolded) > len(folded)
+        assert "line 499" in unfolded and "press f to unfold" not in unfolded
+        await pilot.press("f")
+        assert plain(screen.step_view.renderable) == folded
+        await pilot.press("f", "j")  # moving on folds again
+        assert not screen.unfolded
+
+
+async def test_edit_shows_old_and_new_as_code_and_reads_are_highlighted(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        screen.go_to(2)
+        await pilot.pause()
+        text = plain(screen.step_view.renderable)
+        assert "old:" in text and "x + 1" in text and "new:" in text and "x + 2" in text
+        assert '"path": "src/a.py"' in text
+    step = rollout().steps[0]
+    assert observation_lexer(step, step.observation.content if step.observation else "") == "python"
+
+
+async def test_nasty_ten_megabyte_observation_renders_fast_and_safely(store: Store) -> None:
+    steps = [bash(0, "ls", "src"), bash(1, "pytest \x1b[2J", HUGE, exit_code=1)]
+    insert(store, rollout(steps=steps))
+    app = DetailApp(store, "r1")
+    started = time.perf_counter()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        await pilot.press("j")
+        await pilot.pause()
+        app.export_screenshot()  # composes every visible line
+        assert time.perf_counter() - started < 5  # about 0.5 s: the 10 MB never reaches Rich
+        text = plain(screen.step_view.renderable)
+        assert "\x1b" not in text
+        assert "FAILED test_a \u2400 bell\\x07" in text
+        assert "99,801 more lines — press f to unfold" in text
+        timeline = "".join(str(option.prompt) for option in screen.timeline.options)
+        assert "\x1b" not in timeline
+        assert screen.check_action("toggle_fold", ()) is True
+
+
+@pytest.mark.parametrize(("size", "layout"), [((80, 24), "-narrow"), ((160, 48), "-wide")])
+async def test_both_sizes_mount_and_lay_out(app: DetailApp, size: tuple[int, int], layout: str) -> None:
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        assert screen.has_class(layout)
+        for pane in (screen.timeline, screen.step_view, screen.flag_list, screen.diff_view):
+            assert pane.region.width > 10 and pane.region.height >= 3
+        if layout == "-wide":
+            assert screen.timeline.region.right <= screen.step_view.region.x
+        else:
+            assert screen.timeline.region.bottom <= screen.step_view.region.y
+        assert "+x + 2" in plain(screen.diff_view.renderable)
+        app.export_screenshot()
+        await pilot.resize_terminal(200 - size[0], 72 - size[1])  # and the other way round
+        await pilot.pause()
+        assert not screen.has_class(layout)
+        app.export_screenshot()
+
+
+async def test_escape_goes_back(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, RolloutDetailScreen)
+
+
+async def test_no_diff_no_flags_and_a_missing_rollout(store: Store) -> None:
+    bare = rollout("bare", steps=[Step(index=0, malformed="no JSON", thought="hmm")])
+    bare.flags, bare.score = [], 0
+    insert(store, bare)
+    app = DetailApp(store, "bare")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        assert plain(screen.diff_view.renderable).strip() == "(no diff)"
+        assert "no JSON" in plain(screen.step_view.renderable)
+        assert screen.check_action("next_flagged", ()) is None  # greyed out in the footer
+        screen.flag_list.focus()
+        await pilot.press("g", "enter")
+        assert screen.timeline.highlighted == 0
+    missing = DetailApp(store, "nope")
+    async with missing.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "not found" in str(missing.screen.query_one("#detail-header").render())
+
+
+def test_fold_cuts_lines_and_characters_before_stripping() -> None:
+    exact = "a\n" * FOLD_LINES
+    assert fold(exact).hidden_chars == 0 and fold(exact).note() is None
+    one_line = "\x1b[1m" + "y" * 10_000_000
+    folded = fold(one_line)
+    assert len(folded.text) < 50_000 and "\x1b" not in folded.text
+    assert folded.note() is not None and "more characters" in str(folded.note())
+    assert fold(LONG).hidden_lines == 300
+    assert fold(LONG, unfolded=True).hidden_chars == 0
+    capped = fold(HUGE, unfolded=True)
+    assert len(capped.text) <= 1_000_000 and "\x1b" not in capped.text
+    assert "not shown (display cap: 20,000 lines or 1,000,000 characters)" in str(capped.note())
+
+
+def test_long_text_is_plain_above_the_highlight_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    step = rollout().steps[0]
+    assert any(isinstance(part, Syntax) for part in step_renderable(step, 1, []).renderables)
+    monkeypatch.setattr(step_view, "HIGHLIGHT_LINES", 1)
+    assert not any(isinstance(part, Syntax) for part in step_renderable(step, 1, []).renderables)

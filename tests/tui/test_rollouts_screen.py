@@ -1,0 +1,70 @@
+"""The rollout list: a virtual table, filtering, sorting, flag counts; the empty workspace."""
+
+from core.schema import PreferenceSource
+from storage.workspace import Workspace
+from tui.app import make_app
+from tui.screens.empty import EmptyScreen
+from tui.screens.rollouts import RolloutsScreen
+
+
+async def open_rollouts(app, pilot):
+    await pilot.press("r")
+    assert isinstance(app.screen, RolloutsScreen)
+    return app.screen
+
+
+async def test_list_filter_sort_and_counts(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_rollouts(app, pilot)
+        assert screen.table.total == 48
+        await pilot.press("slash", *"flag:loop")
+        with labelled_ws.store() as store:
+            looped = store.scalar(
+                "SELECT count(DISTINCT rollout_id) FROM flags WHERE check_id = 'loop.repeat'"
+            )
+        assert screen.table.total == looped > 0
+        assert "LOOP" in str(screen.query_one("#flag-counts").render())
+        await pilot.press("escape")
+        assert screen.table.total == 48
+        for _ in range(3):  # task -> policy -> steps -> score
+            await pilot.press("s")
+        scores = [screen.table.row(i)["score"] for i in range(48)]
+        assert scores == sorted(scores)
+        await pilot.press("S")
+        assert screen.table.row(0)["score"] == max(scores)
+
+
+async def test_cursor_moves_and_pages_load_on_demand(tmp_path):
+    from tests.tui.conftest import build_workspace
+
+    ws = build_workspace(tmp_path / "big", rollouts=450)
+    app = make_app(ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rollouts(app, pilot)
+        assert screen.table.total == 450
+        assert len(screen.table._pages) <= 1  # only what is on screen was read
+        await pilot.press("G")
+        assert screen.table.cursor == 449 and screen.table.current_id()
+        await pilot.press("k", "k", "g")
+        assert screen.table.cursor == 0
+
+
+async def test_an_empty_workspace_shows_how_to_start(tmp_path):
+    ws = Workspace.create(tmp_path / "empty")
+    app = make_app(ws.root)
+    async with app.run_test(size=(80, 24)):
+        assert isinstance(app.screen, EmptyScreen)
+        text = str(app.screen.query_one("#empty").render())
+        assert "agentpref-tui --demo" in text and "import" in text
+
+
+async def test_opens_on_rollouts_when_nothing_is_pending(labelled_ws):
+    with labelled_ws.store() as store:
+        from storage.service import auto_label
+
+        auto_label(store)
+        assert store.preferences(PreferenceSource.AUTO)
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)):
+        assert isinstance(app.screen, RolloutsScreen)
