@@ -177,8 +177,10 @@ class TaskEnv:
         text = target.read_text(encoding="utf-8")
         count = text.count(old) if old else 0
         if count != 1:
-            found = "not found" if count == 0 else f"found {count} times"
-            return _error(f"edit refused: the old text is {found} in {path} (it must occur exactly once)")
+            # Worded so that no check mistakes it for a missing file.
+            return _error(
+                f"edit refused: the old text occurs {count} times in {path}; it must occur exactly once"
+            )
         target.write_text(text.replace(old, new, 1), encoding="utf-8")
         return Observation(content=f"Edited {path}: replaced {len(old.splitlines()) or 1} line(s).")
 

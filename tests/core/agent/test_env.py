@@ -60,8 +60,8 @@ def test_a_symlink_out_of_the_worktree_is_refused(task_repo, tmp_path):
 def test_edit_must_match_exactly_once(task_repo):
     task, repo = task_repo
     with TaskEnv(task, repo) as env:
-        assert "not found" in call(env, "edit", path="calc/stats.py", old="nope", new="x").content
-        assert "found 3 times" in call(env, "edit", path="calc/stats.py", old="values", new="x").content
+        assert "occurs 0 times" in call(env, "edit", path="calc/stats.py", old="nope", new="x").content
+        assert "occurs 3 times" in call(env, "edit", path="calc/stats.py", old="values", new="x").content
         assert "No such file" in call(env, "read_file", path="calc/missing.py").content
 
 
@@ -107,3 +107,16 @@ def test_a_failed_worktree_leaves_no_temporary_folder(tmp_path, task_repo):
     with pytest.raises(git.GitCommandError), TaskEnv(task, empty):
         pass
     assert set(Path(tempfile.gettempdir()).glob(f"agentpref-{task.id}-*")) == before
+
+
+def test_a_refused_edit_is_not_taken_for_a_missing_path(task_repo):
+    from core.checks import run_checks
+    from core.config import ChecksConfig
+    from core.schema import Rollout, Step
+
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        edit = ToolCall(name="edit", arguments={"path": "calc/stats.py", "old": "nope", "new": "x"})
+        steps = [Step(index=0, tool_call=edit, observation=env.call(edit))]
+    flags = run_checks(Rollout(task_id=task.id, steps=steps), task, ChecksConfig())
+    assert "path.hallucinated" not in [f.check for f in flags]
