@@ -72,7 +72,8 @@ class PolicyConfig(Section):
     model: str = "models/tiny"  # a folder (relative to the workspace, or absolute), or the served name
     adapter: str = ""  # a PEFT adapter folder to load on top of `model`
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    temperature: float = Field(default=1.0, ge=0)
+    # One value, or several: each rollout then samples at the one its seed picks (diverse data).
+    temperature: float | list[float] = 1.0
     max_new_tokens: int = 256  # hf and openai
     max_observation_chars: int = 2000  # of each observation in the prompt (also used by export)
     concurrency: int = Field(default=2, ge=1)  # rollouts in flight
@@ -80,6 +81,18 @@ class PolicyConfig(Section):
     api_key_env: str = "OPENAI_API_KEY"  # openai: the variable holding the key, if any
     request_timeout_s: float = 120.0
     retries: int = 3
+
+    @field_validator("temperature")
+    @classmethod
+    def _non_negative(cls, value: float | list[float]) -> float | list[float]:
+        values = value if isinstance(value, list) else [value]
+        if not values or any(v < 0 for v in values):
+            raise ValueError("temperature must be a number >= 0, or a non-empty list of them")
+        return value
+
+    def temperature_for(self, seed: int) -> float:
+        values = self.temperature if isinstance(self.temperature, list) else [self.temperature]
+        return values[seed % len(values)]
 
 
 class RolloutConfig(Section):
@@ -166,7 +179,7 @@ kind = "scored"         # scored | hf | openai
 model = "models/tiny"   # a model folder (relative to the workspace), or the served model name
 adapter = ""            # a PEFT adapter folder on top of the model
 device = "auto"         # auto | cpu | cuda
-temperature = 1.0
+temperature = 1.0       # or a list: each rollout samples at the one its seed picks
 max_new_tokens = 256    # hf, openai
 max_observation_chars = 2000
 concurrency = 2         # rollouts in flight

@@ -7,6 +7,7 @@ line and the app. Nothing here imports Textual; torch is imported only inside th
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -95,21 +96,25 @@ def model_corpus(tasks: list[Task], ws: Workspace) -> Iterator[str]:
         yield json.dumps({"name": name, "arguments": {}})
 
 
-DEMO_TEMPERATURE = 0.03  # an untrained tiny model's action scores differ by ~0.1 nat
+# An untrained tiny model's action scores differ by ~0.1 nat. Half the rollouts sample almost
+# greedily (they repeat themselves, as weak agents do), half more freely (they wander).
+DEMO_TEMPERATURE = "[0.01, 0.03]"
+
+
+def tune_demo_temperature(ws: Workspace) -> None:
+    """Set the demo's temperatures, unless the user already changed the default."""
+    text = ws.config_path.read_text(encoding="utf-8")
+    default = re.compile(r"^temperature = 1\.0\b.*$", re.M)
+    if default.search(text):
+        tuned = f"temperature = {DEMO_TEMPERATURE}  # tuned to the demo's tiny model"
+        ws.config_path.write_text(default.sub(tuned, text, count=1), encoding="utf-8")
 
 
 def build_demo(
     ws: Workspace, on_progress: Progress | None = None, rollouts_per_task: int | None = None
 ) -> dict:
     """Tasks, the tiny model, scored rollouts on the train tasks, mined proposals."""
-    text = ws.config_path.read_text(encoding="utf-8")
-    if "\ntemperature = 1.0\n" in text:  # untouched default: tune it to the tiny model
-        ws.config_path.write_text(
-            text.replace(
-                "\ntemperature = 1.0\n",
-                f"\ntemperature = {DEMO_TEMPERATURE}  # tuned to the demo's tiny model\n",
-            )
-        )
+    tune_demo_temperature(ws)
     config = ws.config()
     tasks = install_demo_suite(ws.tasks_dir)
     with ws.store() as store:

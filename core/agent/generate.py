@@ -24,8 +24,9 @@ class GeneratePolicy:
         self.cfg = cfg
         self.label = f"hf:{loaded.label}"
 
-    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random) -> Turn:
-        text, tokens_in, tokens_out = self.generate(env.task.instruction, steps, rng.getrandbits(63))
+    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
+        seed = rng.getrandbits(63)
+        text, tokens_in, tokens_out = self.generate(env.task.instruction, steps, seed, temperature)
         parsed = parse_turn(text, TOOL_NAMES)
         if parsed.malformed:
             # The whole text is what the model said: keep it as the turn, for the flag and for DPO.
@@ -40,7 +41,9 @@ class GeneratePolicy:
             thought=parsed.thought, tool_call=parsed.tool_call, tokens_in=tokens_in, tokens_out=tokens_out
         )
 
-    def generate(self, instruction: str, steps: list[Step], seed: int) -> tuple[str, int, int]:
+    def generate(
+        self, instruction: str, steps: list[Step], seed: int, temperature: float
+    ) -> tuple[str, int, int]:
         import torch
 
         tokenizer, model = self.loaded.tokenizer, self.loaded.model
@@ -49,14 +52,14 @@ class GeneratePolicy:
             messages, tools=TOOL_SCHEMAS, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )["input_ids"].to(self.loaded.device)
         torch.manual_seed(seed)
-        sampling = self.cfg.temperature > 0
+        sampling = temperature > 0
         with torch.no_grad():
             out = model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
                 max_new_tokens=self.cfg.max_new_tokens,
                 do_sample=sampling,
-                temperature=self.cfg.temperature if sampling else None,
+                temperature=temperature if sampling else None,
                 top_p=None,
                 top_k=None,
                 pad_token_id=tokenizer.pad_token_id,

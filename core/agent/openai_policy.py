@@ -35,12 +35,12 @@ class OpenAIPolicy:
         self.url = cfg.base_url.rstrip("/") + "/chat/completions"
         self.api_key = os.environ.get(cfg.api_key_env, "")
 
-    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random) -> Turn:
+    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
         body = {
             "model": self.model_name,
             "messages": conversation(env.task.instruction, steps, self.cfg.max_observation_chars),
             "tools": TOOL_SCHEMAS,
-            "temperature": self.cfg.temperature,
+            "temperature": temperature,
             "max_tokens": self.cfg.max_new_tokens,
             "seed": rng.getrandbits(31),
         }

@@ -34,8 +34,9 @@ class Turn:
 
 class Policy(Protocol):
     label: str  # recorded on every rollout it makes
+    cfg: PolicyConfig
 
-    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random) -> Turn: ...
+    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn: ...
 
 
 def rollout_seed(base: int, task_id: str, index: int) -> int:

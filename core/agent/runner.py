@@ -39,6 +39,7 @@ def run_rollout(
     """One rollout; None when `stop` was set before it finished (nothing half-done is kept)."""
     task = job.task
     rng = random.Random(job.seed)
+    temperature = policy.cfg.temperature_for(job.seed)
     limit = task.step_limit or cfg.step_limit
     steps: list[Step] = []
     started_at = datetime.now(UTC)
@@ -51,7 +52,7 @@ def run_rollout(
                 return None
             t0 = time.perf_counter()
             try:
-                turn = policy.act(env, steps, rng)
+                turn = policy.act(env, steps, rng, temperature)
             except PolicyError as exc:
                 steps.append(
                     Step(index=index, malformed=f"policy error: {exc}", started_at=round(t0 - started, 4))

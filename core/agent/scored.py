@@ -69,11 +69,11 @@ class ScoredPolicy:
         self.max_context = int(getattr(loaded.model.config, "max_position_embeddings", 4096)) - 256
         self.cache_argument = _cache_argument(loaded.model)
 
-    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random) -> Turn:
+    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
         actions = admissible_actions(env)
         context, texts = self._render(env.task.instruction, steps, actions)
         scores = self.score(context, texts)
-        choice = _sample(scores, self.cfg.temperature, rng)
+        choice = _sample(scores, temperature, rng)
         return Turn(
             thought="", tool_call=actions[choice], tokens_in=len(context), tokens_out=len(texts[choice])
         )
