@@ -117,7 +117,7 @@ class QuixBugsImport:
 
 
 def import_quixbugs(
-    root: Path, tasks_dir: Path, split_every: int = 4, timeout_s: float = 10.0
+    root: Path, tasks_dir: Path, split_every: int = 4, timeout_s: float = 10.0, replace: bool = False
 ) -> QuixBugsImport:
     """One task per program of a QuixBugs checkout. The correct programs are kept beside each
     repository as its reference fix and never enter the repository; every `split_every`-th
@@ -155,6 +155,9 @@ def import_quixbugs(
         )
         target = tasks_dir / task.id
         if target.exists():
+            if not replace:
+                skipped.append(f"{name}: task {task.id} is already in the workspace (use --replace)")
+                continue
             shutil.rmtree(target)
         _quixbugs_repo(root, name, target / "repo")
         (target / "reference" / "python_programs").mkdir(parents=True)

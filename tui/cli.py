@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--heldout-every", type=_positive, default=4, metavar="K", help="hold out every K-th program"
     )
+    p.add_argument("--replace", action="store_true", help="replace tasks already imported")
     p = task_action("check", "tests fail on the untouched repository and pass with the reference fix")
     p.add_argument("--tasks", default="all", metavar="SPEC", help="train, heldout, all, or ID,ID,...")
     p.add_argument("--json", action="store_true")

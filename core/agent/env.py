@@ -196,10 +196,12 @@ class TaskEnv:
 
     # -- outcome --------------------------------------------------------------------------
     def diff(self) -> str:
-        """The worktree's changes against HEAD, new files included."""
-        repository = git.Repo(self.worktree)
-        repository.git.add("--all")
-        return str(repository.git.diff("--cached", "HEAD"))
+        """The agent's changes to the repository's files against HEAD.
+
+        The tools only edit existing files, so untracked files are what the test runs left
+        behind (caches, coverage data, outputs): they are not the agent's diff.
+        """
+        return str(git.Repo(self.worktree).git.diff("HEAD"))
 
     def final_tests(self) -> bool:
         """The final test outcome, run by the harness after the agent stopped (a timeout fails)."""

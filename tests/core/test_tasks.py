@@ -31,6 +31,17 @@ def test_quixbugs_tasks_validate_and_the_endless_bug_times_out(tmp_path):
     assert all(c.reference == "passes" and c.ok for c in checks.values())
 
 
+def test_quixbugs_reimport_keeps_existing_tasks_unless_replacing(tmp_path):
+    import_quixbugs(QUIXBUGS, tmp_path / "tasks")
+    marker = tmp_path / "tasks" / "quixbugs-gcd" / "repo" / "NOTE"
+    marker.write_text("mine")
+    again = import_quixbugs(QUIXBUGS, tmp_path / "tasks")
+    assert again.tasks == [] and "already in the workspace" in again.skipped[0]
+    assert marker.exists()
+    replaced = import_quixbugs(QUIXBUGS, tmp_path / "tasks", replace=True)
+    assert len(replaced.tasks) == 2 and not marker.exists()
+
+
 def test_quixbugs_path_with_the_wrong_layout(tmp_path):
     (tmp_path / "python_programs").mkdir()
     with pytest.raises(

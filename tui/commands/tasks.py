@@ -28,7 +28,9 @@ def add(args: argparse.Namespace) -> int:
 def quixbugs(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     try:
-        result = import_quixbugs(args.path, ws.tasks_dir, split_every=args.heldout_every)
+        result = import_quixbugs(
+            args.path, ws.tasks_dir, split_every=args.heldout_every, replace=args.replace
+        )
     except TaskError as exc:
         raise BadInput(str(exc)) from exc
     with ws.store() as store:

@@ -65,6 +65,15 @@ def test_edit_must_match_exactly_once(task_repo):
         assert "No such file" in call(env, "read_file", path="calc/missing.py").content
 
 
+def test_files_left_by_test_runs_are_not_in_the_diff(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        (env.worktree / ".coverage").write_text("data")
+        call(env, "edit", path="calc/stats.py", old="(len(values) - 1)", new="len(values)")
+        diff = env.diff()
+    assert "calc/stats.py" in diff and ".coverage" not in diff
+
+
 def test_unknown_tools_and_bad_arguments_are_error_observations(task_repo):
     task, repo = task_repo
     with TaskEnv(task, repo) as env:
