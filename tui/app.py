@@ -11,9 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from storage.labelling import LabelSession
 from storage.store import Store
@@ -29,6 +32,7 @@ class AgentPrefApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("r", "rollouts", "Rollouts"),
         Binding("l", "label", "Label"),
+        Binding("m", "mine", "Mine"),
     ]
 
     def __init__(self, workspace: Workspace, labeler: str = "human") -> None:
@@ -84,6 +88,9 @@ class AgentPrefApp(App[None]):
         yield SystemCommand("Label pairs", "Decide the proposed pairs", self.action_label)
         yield SystemCommand("Rollouts", "Browse every rollout", self.action_rollouts)
         yield SystemCommand("Help", "Every key of this screen", self.action_help)
+        yield SystemCommand(
+            "Mine pairs", "Re-score with the config's weights and propose pairs", self.action_mine
+        )
         for active in self.active_bindings.values():
             binding = active.binding
             if binding.description and binding.action.startswith(
@@ -95,6 +102,35 @@ class AgentPrefApp(App[None]):
                     self.call_later(self.run_action, action, node)
 
                 yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mine", description="mining pairs")
+    def action_mine(self) -> None:
+        """Re-score and mine in a worker thread, with its own connection; the UI stays live."""
+        from storage.service import mine_proposals
+
+        self.call_from_thread(self.notify, "mining pairs…", timeout=2)
+        with Store(self.workspace.db_path) as store:
+            result = mine_proposals(store, self.workspace.config())
+        self.post_message(self.Mined(result.proposals, result.added))
+
+    class Mined(Message):
+        def __init__(self, proposals: int, added: int) -> None:
+            super().__init__()
+            self.proposals, self.added = proposals, added
+
+    def on_agent_pref_app_mined(self, message: Mined) -> None:
+        self.notify(f"{message.proposals} proposals mined, {message.added} new")
+        from tui.screens.label import LabelScreen
+
+        if isinstance(self.screen, LabelScreen) and self.screen.current is None:
+            self.screen.next_pair()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures are shown."""
+        if event.state is WorkerState.ERROR:
+            self.notify(
+                f"{event.worker.description} failed: {event.worker.error}", severity="error", timeout=10
+            )
 
     def action_pop_or_rollouts(self) -> None:
         self.action_rollouts()

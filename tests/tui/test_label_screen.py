@@ -136,3 +136,19 @@ def test_a_killed_session_loses_no_decision(labelled_ws, tmp_path):
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     rows = sqlite3.connect(labelled_ws.db_path).execute("SELECT decision FROM preferences").fetchall()
     assert sorted(r[0] for r in rows) == ["both_bad", "both_good", "prefer", "prefer"]
+
+
+async def test_mining_runs_in_a_worker_and_refills_the_queue(tmp_path):
+
+    from tests.tui.conftest import build_workspace
+
+    ws = build_workspace(tmp_path / "ws")
+    with ws.store() as store:
+        store.db.execute("DELETE FROM pairs")
+    app = make_app(ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("l")
+        assert isinstance(app.screen, LabelScreen) and app.screen.current is not None
