@@ -19,11 +19,3 @@ def changed_lines(diff: str) -> int:
             for line in diff.splitlines()
             if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
         )
-
-
-def changed_files(diff: str) -> list[str]:
-    """Repo-relative paths the diff touches (a/ and b/ prefixes removed)."""
-    try:
-        return [f.path for f in PatchSet(diff)]
-    except UnidiffParseError:
-        return []

@@ -15,7 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.actions import classify_steps
-from core.schema import Pair, Preference, PreferenceSource, Rollout, Task
+from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task
 from storage import rows
 from storage.migrations import migrate, write_transaction
 
@@ -123,7 +123,7 @@ class Store:
         classify_steps(rollout)  # actions are derived, not stored: a better classifier applies to old data
         return rollout
 
-    def flags_of(self, rollout_id: str) -> list:
+    def flags_of(self, rollout_id: str) -> list[Flag]:
         return [
             rows.flag_from_row(r)
             for r in self.db.query("SELECT * FROM flags WHERE rollout_id = ? ORDER BY check_id", [rollout_id])

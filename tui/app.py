@@ -7,7 +7,7 @@ every decision is committed there, at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -65,7 +65,7 @@ class AgentPrefApp(App[None]):
 
         self._switch(LabelScreen, lambda: LabelScreen(self.session))
 
-    def _switch(self, kind: type[Screen[None]], make) -> None:  # type: ignore[no-untyped-def]
+    def _switch(self, kind: type[Screen[None]], make: Callable[[], Screen[None]]) -> None:
         """Go to the screen of that kind already in the stack, else push a new one."""
         for index, screen in enumerate(self.screen_stack):
             if isinstance(screen, kind):

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from core.export import Granularity
 from storage import service
-from storage.ingest import ImportReport, import_files
+from storage.ingest import FileResult, ImportReport, import_files
 from storage.workspace import Workspace
 from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
 
@@ -21,7 +21,7 @@ def import_(args: argparse.Namespace) -> int:
     return _import_summary(report)
 
 
-def _print_file(result) -> None:  # type: ignore[no-untyped-def]
+def _print_file(result: FileResult) -> None:
     if result.error:
         err.print(f"[red]not imported[/] {result.error}", soft_wrap=True)
     elif result.already_imported:
