@@ -102,6 +102,45 @@ class RolloutConfig(Section):
     malformed_in_a_row: int = 3  # unparseable turns in a row that end a rollout
 
 
+class TrainConfig(Section):
+    """One DPO run's settings; `--set key=value` overrides any of them for one run."""
+
+    base_model: str = ""  # a model folder; empty: the policy's model
+    granularity: Literal["step", "trajectory"] = "step"
+    human_only: bool = False  # leave out automatic preferences
+    validation_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)  # of the tasks, held out whole
+    epochs: float = Field(default=3.0, gt=0)
+    max_steps: int = -1  # > 0 stops after this many optimiser steps
+    learning_rate: float = Field(default=5e-4, gt=0)
+    beta: float = Field(default=0.1, gt=0)
+    loss_type: str = "sigmoid"
+    batch_size: int = Field(default=8, ge=1)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    max_length: int = Field(default=2048, ge=16)  # prompt + completion tokens
+    truncation_mode: Literal["keep_start", "keep_end"] = "keep_start"  # TRL deprecates keep_end
+    warmup_ratio: float = Field(default=0.0, ge=0.0, le=1.0)
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    target_modules: str | list[str] = "all-linear"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    gradient_checkpointing: bool = False  # less memory for a large model, ~30% slower
+    seed: int = 0
+    precompute_ref_log_probs: bool = True  # one reference pass up front instead of one per step
+    liger: Literal["auto", "on", "off"] = "auto"  # Liger kernels: auto = on CUDA when installed
+    logging_steps: int = Field(default=1, ge=1)
+    save_steps: int = Field(default=20, ge=1)  # checkpoints to resume from
+    save_total_limit: int = Field(default=2, ge=1)
+    min_free_disk_mb: int = Field(default=200, ge=0)  # refuse to start below this
+
+
+class EvalConfig(Section):
+    tasks: str = "heldout"  # train, heldout, all, or ID,ID,...
+    n: int = Field(default=8, ge=1)  # rollouts per task and side
+    seed: int = 1000  # base seed, the same on both sides (common random numbers)
+    alpha: float = Field(default=0.05, gt=0, lt=1)  # significance level
+
+
 KEY_IDS = tuple(
     f"label.{name}" for name in ("left", "right", "both_good", "both_bad", "skip", "undo", "note")
 )
@@ -113,6 +152,8 @@ class Config(Section):
     imports: ImportConfig = Field(default_factory=ImportConfig, alias="import")
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "label.left" = "a"
 
     @field_validator("keys")
@@ -135,6 +176,40 @@ def check_ids(config: Config, known: set[str], path: Path | str = CONFIG_NAME) -
             f"{path}: [checks] names unknown check(s) {', '.join(unknown)} "
             f"(known: {', '.join(sorted(known))})"
         )
+
+
+def _toml_value(text: str) -> Any:
+    """`3`, `1e-4`, `true`, `"x"`, `["a", "b"]` as TOML; anything else as a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(config: Config, overrides: list[str], section: str = "train") -> Config:
+    """`key=value` settings from the command line, over the file's; a bare key is in `section`.
+
+    The result is validated like the file, so a wrong key or type fails before a run starts.
+    """
+    data = config.model_dump(by_alias=True)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. learning_rate=1e-4")
+        where, _, name = key.rpartition(".")
+        where = where or section
+        if where not in data or not isinstance(data[where], dict):
+            raise ConfigError(f"--set {item!r}: no config section [{where}]")
+        if name not in data[where] and where != "keys":
+            known = ", ".join(sorted(data[where]))
+            raise ConfigError(f"--set {item!r}: [{where}] has no key {name!r} (known: {known})")
+        data[where][name] = _toml_value(text.strip())
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"--set: {problems}") from exc
 
 
 def load_config(path: Path) -> Config:
@@ -193,6 +268,41 @@ n = 8                   # rollouts per task
 seed = 0
 step_limit = 12         # when the task sets none
 malformed_in_a_row = 3  # unparseable turns in a row end the rollout
+
+[train]
+base_model = ""         # a model folder; empty: the policy's model
+granularity = "step"    # step | trajectory (trajectory masks tool and user turns out of the loss)
+human_only = false      # leave out automatic preferences
+validation_fraction = 0.2   # of the tasks, held out whole for validation
+epochs = 3.0
+max_steps = -1          # > 0: stop after this many optimiser steps
+learning_rate = 5e-4
+beta = 0.1
+loss_type = "sigmoid"
+batch_size = 8
+gradient_accumulation_steps = 1
+max_length = 2048       # prompt + completion tokens; longer prompts are reported
+truncation_mode = "keep_start"  # keep_end (deprecated by TRL) keeps the completion, cuts the prompt
+warmup_ratio = 0.0
+lora_r = 16
+lora_alpha = 32
+lora_dropout = 0.0
+target_modules = "all-linear"
+device = "auto"         # auto | cpu | cuda (bf16 where the card supports it)
+gradient_checkpointing = false
+seed = 0
+precompute_ref_log_probs = true
+liger = "auto"          # auto | on | off: Liger kernels on CUDA when installed
+logging_steps = 1
+save_steps = 20         # checkpoints, for --resume
+save_total_limit = 2
+min_free_disk_mb = 200
+
+[eval]
+tasks = "heldout"
+n = 8                   # rollouts per task and side
+seed = 1000             # the same seeds for base and tuned (common random numbers)
+alpha = 0.05
 
 [keys]
 # Labelling keys (no modifier needed): "label.left" = "1", "label.right" = "2",

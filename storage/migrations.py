@@ -129,6 +129,35 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN reference_dir TEXT;
     CREATE INDEX tasks_by_split ON tasks (split, id);
     """,
+    # 4: background jobs (training runs, evaluations) report progress, and runs log metrics.
+    """
+    ALTER TABLE runs ADD COLUMN stage TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN step INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN max_steps INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN dataset TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE runs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE runs ADD COLUMN log_path TEXT;
+    ALTER TABLE runs ADD COLUMN finished_at TEXT;
+    CREATE TABLE run_metrics (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        epoch REAL,
+        split TEXT NOT NULL DEFAULT 'train',
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        logged_at TEXT NOT NULL
+    );
+    CREATE INDEX run_metrics_by_run ON run_metrics (run_id, name, step);
+    ALTER TABLE evals ADD COLUMN pid INTEGER;
+    ALTER TABLE evals ADD COLUMN heartbeat TEXT;
+    ALTER TABLE evals ADD COLUMN stage TEXT NOT NULL DEFAULT '';
+    ALTER TABLE evals ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE evals ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE evals ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE evals ADD COLUMN log_path TEXT;
+    ALTER TABLE evals ADD COLUMN error TEXT;
+    ALTER TABLE evals ADD COLUMN finished_at TEXT
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -236,7 +236,7 @@ class Store:
         return [rows.preference_from_row(r) for r in self.db.query(sql)]
 
     # -- runs and evaluations -------------------------------------------------------
-    def runs(self) -> list[dict[str, Any]]:
+    def runs(self) -> list[dict[str, Any]]:  # oldest first; storage.runs has the richer view
         out = []
         for row in self.db.query("SELECT * FROM runs ORDER BY created_at"):
             row["config"] = json.loads(row["config"])

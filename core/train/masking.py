@@ -1,0 +1,128 @@
+"""Keep tool and user turns out of the DPO loss (TRL issue 2810).
+
+TRL's preference collator counts every completion token. At trajectory granularity a
+completion holds the rest of the rollout: assistant turns, and the tool outputs and harness
+messages between them. The policy never wrote those, so their log-probabilities must not
+move the loss: training on them teaches the model to predict test logs, and a chosen side
+with a long, lucky tool output would look "preferred" for reasons the policy cannot control.
+
+Each example gets a mask per side (1 for a token the policy wrote: an assistant turn after its
+generation header, up to and including its end-of-turn) and the collator multiplies TRL's
+completion mask by it. Boundaries come from rendering growing prefixes of the conversation
+with the same chat template TRL uses, so they are exact for any prefix-consistent template
+and conservative (fewer tokens counted) where a template re-renders earlier turns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+from trl import DPOTrainer
+from trl.trainer.dpo_trainer import DataCollatorForPreference
+
+MASK_COLUMNS = ("chosen_mask", "rejected_mask")
+
+
+def _ids(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, generation_prompt: bool) -> list[int]:
+    rendered = tokenizer.apply_chat_template(
+        messages, tools=tools, tokenize=True, return_dict=True, add_generation_prompt=generation_prompt
+    )
+    return list(rendered["input_ids"])
+
+
+def _shared(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def policy_token_mask(
+    tokenizer: Any,
+    prompt: list[dict[str, Any]],
+    completion: list[dict[str, Any]],
+    tools: Any,
+    prompt_len: int,
+    completion_len: int,
+) -> list[int]:
+    """1 for each completion token the policy wrote, 0 for tool/user turns and turn headers.
+
+    `prompt_len` and `completion_len` are the lengths TRL tokenized (its prompt/completion split
+    of the full sequence); the mask is aligned to its completion tokens.
+    """
+    full = _ids(tokenizer, prompt + completion, tools, generation_prompt=False)
+    mask = [0] * completion_len
+    for k, message in enumerate(completion):
+        if message.get("role") != "assistant":
+            continue
+        before = _ids(tokenizer, prompt + completion[:k], tools, generation_prompt=True)
+        through = _ids(tokenizer, prompt + completion[: k + 1], tools, generation_prompt=False)
+        start, end = len(before), _shared(through, full)  # a re-rendered prefix counts fewer tokens
+        for position in range(max(start, prompt_len), min(end, prompt_len + completion_len)):
+            mask[position - prompt_len] = 1
+    return mask
+
+
+def add_policy_masks(example: dict[str, Any], tokenizer: Any) -> dict[str, Any]:
+    """`datasets.map` function: a policy-token mask for each side of a tokenized example."""
+    tools = example.get("tools")
+    tools = json.loads(tools) if isinstance(tools, str) else tools
+    prompt_len = len(example["prompt_ids"])
+    return {
+        f"{side}_mask": policy_token_mask(
+            tokenizer, example["prompt"], example[side], tools, prompt_len, len(example[f"{side}_ids"])
+        )
+        for side in ("chosen", "rejected")
+    }
+
+
+class PolicyMaskCollator(DataCollatorForPreference):
+    """TRL's collator, with tool and user tokens taken out of the completion mask."""
+
+    def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        output = super().torch_call(examples)
+        completion_mask = output["completion_mask"]
+        policy = torch.zeros_like(completion_mask)
+        rows = [("chosen", e) for e in examples] + [("rejected", e) for e in examples]
+        for row, (side, example) in enumerate(rows):
+            mask = [0] * len(example["prompt_ids"]) + list(example.get(f"{side}_mask") or [])
+            if not example.get(f"{side}_mask"):  # no mask: TRL's behaviour
+                mask = [0] * len(example["prompt_ids"]) + [1] * len(example[f"{side}_ids"])
+            if self.max_length is not None:
+                cut = (
+                    slice(None, self.max_length)
+                    if self.truncation_mode == "keep_start"
+                    else slice(-self.max_length, None)
+                )
+                mask = mask[cut]
+            width = min(len(mask), policy.size(1))
+            policy[row, :width] = torch.tensor(mask[:width], dtype=policy.dtype)
+        output["completion_mask"] = completion_mask * policy
+        return output
+
+
+def masked_collator(tokenizer: Any, max_length: int | None, truncation_mode: str) -> PolicyMaskCollator:
+    """The collator to pass to `MaskedDPOTrainer` (TRL builds its own plain one otherwise)."""
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return PolicyMaskCollator(pad_token_id=pad, max_length=max_length, truncation_mode=truncation_mode)
+
+
+class MaskedDPOTrainer(DPOTrainer):
+    """DPOTrainer whose loss sees only the policy's own tokens (see the module docstring)."""
+
+    def _prepare_dataset(self, dataset: Any, processing_class: Any, args: Any, dataset_name: str) -> Any:
+        dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        return dataset.map(
+            add_policy_masks,
+            fn_kwargs={"tokenizer": processing_class},
+            desc=f"Masking tool turns in {dataset_name} dataset",
+        )
+
+    def _set_signature_columns_if_needed(self) -> None:
+        super()._set_signature_columns_if_needed()
+        if self._signature_columns is not None:
+            self._signature_columns = [*self._signature_columns, *MASK_COLUMNS]

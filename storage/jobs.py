@@ -1,0 +1,97 @@
+"""What training runs and evaluations share as background jobs: status, pid, heartbeat.
+
+A job runs in its own OS process and beats every few seconds from a thread with its own
+database connection, so a long tokenisation or reference pass still shows as alive. A row
+that says `running` whose beats stopped (the process was killed, the machine rebooted) is
+reported as `lost`: the TUI must never show a dead run as running.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from storage.rows import now
+
+QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST = (
+    "queued",
+    "running",
+    "finished",
+    "failed",
+    "cancelled",
+    "lost",
+)
+ENDED = (FINISHED, FAILED, CANCELLED)
+BEAT_EVERY_S = 5.0
+LOST_AFTER_S = 45.0  # nine missed beats
+QUEUED_LOST_AFTER_S = 120.0  # started by the TUI but never picked up
+JOB_TABLES = ("runs", "evals")
+
+
+def _age_s(stamp: str | None) -> float:
+    if not stamp:
+        return float("inf")
+    return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds()
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether `pid` exists on this machine (a job row may come from another host: unknown is alive)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def shown_status(row: dict[str, Any]) -> str:
+    """The status to show: `lost` for a running (or long-queued) job that stopped beating."""
+    status = row["status"]
+    if status == RUNNING and _age_s(row.get("heartbeat")) > LOST_AFTER_S:
+        return LOST
+    if (
+        status == RUNNING
+        and _age_s(row.get("heartbeat")) > 2 * BEAT_EVERY_S
+        and not pid_alive(row.get("pid"))
+    ):
+        return LOST
+    if status == QUEUED and _age_s(row.get("heartbeat") or row.get("created_at")) > QUEUED_LOST_AFTER_S:
+        return LOST
+    return str(status)
+
+
+class Heartbeat:
+    """A daemon thread that stamps `table.heartbeat` for one job until stopped."""
+
+    def __init__(self, db_path: Path, table: str, job_id: str, every_s: float = BEAT_EVERY_S) -> None:
+        if table not in JOB_TABLES:
+            raise ValueError(f"not a job table: {table}")
+        self.db_path, self.table, self.job_id, self.every_s = db_path, table, job_id, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def _run(self) -> None:
+        from storage.store import Store  # its own connection: sqlite3 connections stay in their thread
+
+        with Store(self.db_path) as store:
+            while True:
+                with store.write():
+                    store.db.execute(
+                        f"UPDATE {self.table} SET heartbeat = ? WHERE id = ?", [now(), self.job_id]
+                    )
+                if self._stop.wait(self.every_s):
+                    return
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

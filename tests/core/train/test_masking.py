@@ -1,0 +1,92 @@
+"""Only the policy's own tokens count: tool and user turns inside a completion are masked."""
+
+import pytest
+import torch
+from datasets import Dataset
+from peft import LoraConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import DPOConfig, DPOTrainer
+
+from core.train.masking import MaskedDPOTrainer, masked_collator, policy_token_mask
+
+from .conftest import trajectory_row
+
+
+@pytest.fixture
+def tokenizer(tiny_model):
+    return AutoTokenizer.from_pretrained(tiny_model)
+
+
+def test_mask_covers_assistant_turns_and_no_tool_output(tokenizer):
+    row = trajectory_row()
+    prompt_ids = tokenizer.apply_chat_template(
+        row["prompt"], tokenize=True, return_dict=True, add_generation_prompt=True
+    )["input_ids"]
+    full = tokenizer.apply_chat_template(row["prompt"] + row["chosen"], tokenize=True, return_dict=True)[
+        "input_ids"
+    ]
+    completion = full[len(prompt_ids) :]
+    mask = policy_token_mask(tokenizer, row["prompt"], row["chosen"], [], len(prompt_ids), len(completion))
+
+    kept = tokenizer.decode([t for t, m in zip(completion, mask, strict=True) if m])
+    dropped = tokenizer.decode([t for t, m in zip(completion, mask, strict=True) if not m])
+    assert "I will run_tests." in kept and "I will edit." in kept and '"new": "a + b"' in kept
+    assert "1 failed" not in kept and "edited calc.py" not in kept and "all 3 tests passed" not in kept
+    assert "1 failed" in dropped and "all 3 tests passed" in dropped
+    assert "<|im_start|>tool" in dropped  # the template's headers are not the policy's either
+
+
+def _chosen_logps(trainer_cls, model_path, row, tmp_path, **extra):
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    args = DPOConfig(
+        output_dir=str(tmp_path),
+        bf16=False,
+        use_cpu=True,
+        gradient_checkpointing=False,
+        report_to=[],
+        precompute_ref_log_probs=False,
+        max_length=1024,
+        per_device_train_batch_size=1,
+    )
+    trainer = trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list([row]),
+        processing_class=tokenizer,
+        peft_config=LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"),
+        **extra,
+    )
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    with torch.no_grad():
+        chosen, rejected = trainer.compute_ref_log_probs(trainer.model, batch)
+    return chosen.item(), rejected.item()
+
+
+def _masked(model_path, row, tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    collator = masked_collator(tokenizer, 1024, "keep_start")
+    return _chosen_logps(MaskedDPOTrainer, model_path, row, tmp_path, data_collator=collator)
+
+
+def test_changing_a_tool_output_in_chosen_leaves_log_probs_unchanged(tiny_model, tmp_path):
+    original = _masked(tiny_model, trajectory_row("all 3 tests passed"), tmp_path / "a")
+    changed = _masked(tiny_model, trajectory_row("Traceback: something else entirely " * 5), tmp_path / "b")
+    assert changed == pytest.approx(original, abs=1e-6)
+
+
+def test_trl_alone_counts_the_tool_output(tiny_model, tmp_path):
+    """The control: without the mask the same change moves the chosen log-probability."""
+    original = _chosen_logps(DPOTrainer, tiny_model, trajectory_row("all 3 tests passed"), tmp_path / "a")
+    changed = _chosen_logps(
+        DPOTrainer, tiny_model, trajectory_row("Traceback: something else entirely " * 5), tmp_path / "b"
+    )
+    assert abs(changed[0] - original[0]) > 1e-3
+    assert changed[1] == pytest.approx(original[1], abs=1e-6)
+
+
+def test_masked_log_probs_are_a_part_of_trls(tiny_model, tmp_path):
+    masked = _masked(tiny_model, trajectory_row(), tmp_path / "a")
+    plain = _chosen_logps(DPOTrainer, tiny_model, trajectory_row(), tmp_path / "b")
+    assert masked[0] > plain[0]  # fewer (negative) token log-probs summed
