@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from core.config import ConfigError
 from core.export import Granularity
@@ -51,6 +52,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training (--train)")
+    group.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a [train] setting for this run, e.g. --set learning_rate=1e-4 (repeatable)",
+    )
+    group.add_argument(
+        "--resume", metavar="RUN_ID", help="continue a cancelled or lost run from its checkpoint"
+    )
+    group.add_argument("--run-id", metavar="NAME", help="name the run (required under accelerate launch)")
+    group.add_argument("--human-only", action="store_true", help="train on human-confirmed pairs only")
+    group.add_argument("--cancel", metavar="RUN_ID", help="ask a running run to stop (it saves a checkpoint)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentpref-tui",
@@ -59,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _workspace_option(parser, top=True)
     parser.add_argument("--demo", action="store_true", help="build the offline demo workspace if missing")
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="run DPO training on the decided pairs, headless (see `train -h`)",
+    )
+    add_train_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -83,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path, metavar="OUT")
     p.add_argument("--granularity", default="step", choices=[g.value for g in Granularity])
     p.add_argument("--human-only", action="store_true", help="leave out automatic preferences")
+
+    p = command("train", "run DPO training on the decided pairs (the same as --train)")
+    add_train_arguments(p)
 
     p = command("status", "counts of tasks, rollouts, flags, proposals, preferences, runs")
     p.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
@@ -124,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return dispatch(args)
     except (BadInput, WorkspaceError, ConfigError, SchemaError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -132,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from tui.commands import data, rollout, tasks, workspace
+    from tui.commands import data, rollout, tasks, train, workspace
 
     handlers = {
         "init": workspace.init,
@@ -142,12 +170,15 @@ def dispatch(args: argparse.Namespace) -> int:
         "export": data.export,
         "status": data.status,
         "rollout": rollout.rollout,
+        "train": train.train,
         "tasks add": tasks.add,
         "tasks import-quixbugs": tasks.quixbugs,
         "tasks check": tasks.check,
         "tasks list": tasks.list_,
     }
     if args.command is None:
+        if args.train or args.cancel or args.resume:
+            return train.train(args)
         if args.demo:
             return workspace.demo(args)
         return workspace.open_app(args)

@@ -138,7 +138,7 @@ def _dpo_config(spec: RunSpec, options: dict[str, Any], has_validation: bool) ->
         gradient_accumulation_steps=s.gradient_accumulation_steps,
         max_length=s.max_length,
         truncation_mode=s.truncation_mode,
-        warmup_ratio=s.warmup_ratio,
+        warmup_steps=s.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
         bf16=options["bf16"],
         use_cpu=options["device"] == "cpu",
         gradient_checkpointing=s.gradient_checkpointing,
@@ -169,7 +169,7 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     import datasets
     import torch
     from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
 
     from core.agent.model import quiet_transformers
     from core.train.masking import MaskedDPOTrainer, masked_collator
@@ -218,6 +218,7 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
         peft_config=peft_config,
         callbacks=[reporter],
     )
+    trainer.remove_callback(PrinterCallback)  # the hooks report; no dicts printed to stdout
     if hooks.stop_requested():
         return RunOutcome(cancelled=True, global_step=0, max_steps=0, options=options)
 
@@ -232,12 +233,11 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
 
     final = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}
     if validation_set is not None:
-        hooks.on_stage("validating")
-        evaluated = trainer.evaluate()
+        evaluated = _last_eval(state.log_history, state.global_step)
+        if evaluated is None:  # the per-epoch evaluation did not land on the last step
+            hooks.on_stage("validating")
+            evaluated = trainer.evaluate()
         final.update({k: float(v) for k, v in evaluated.items() if isinstance(v, int | float)})
-        hooks.on_log(
-            state.global_step, state.epoch, "eval", {k.removeprefix("eval_"): v for k, v in evaluated.items()}
-        )
 
     hooks.on_stage("saving")
     adapter_dir = spec.out_dir / ADAPTER_DIR
@@ -253,6 +253,13 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     )
     write_outputs(spec, outcome, trainer.state.log_history)
     return outcome
+
+
+def _last_eval(history: list[dict[str, Any]], step: int) -> dict[str, Any] | None:
+    for entry in reversed(history):
+        if "eval_loss" in entry:
+            return entry if entry.get("step") == step else None
+    return None
 
 
 def write_outputs(spec: RunSpec, outcome: RunOutcome, log_history: list[dict[str, Any]]) -> None:

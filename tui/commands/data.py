@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.markup import escape
 from rich.table import Table
 
 from core.export import Granularity
@@ -23,14 +24,14 @@ def import_(args: argparse.Namespace) -> int:
 
 def _print_file(result: FileResult) -> None:
     if result.error:
-        err.print(f"[red]not imported[/] {result.error}", soft_wrap=True)
+        err.print(f"[red]not imported[/] {escape(result.error)}", soft_wrap=True)
     elif result.already_imported:
         out.print(f"{result.path}: already imported, nothing added")
     else:
         dup = f", {result.duplicates} already present" if result.duplicates else ""
         out.print(f"{result.path}: {result.imported} rollouts imported ({result.format}){dup}")
     for warning in result.warnings[:20]:
-        err.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
+        err.print(f"[yellow]warning[/] {escape(warning)}", soft_wrap=True)
     if len(result.warnings) > 20:
         err.print(f"[yellow]warning[/] … and {len(result.warnings) - 20} more cut observations")
 
@@ -77,7 +78,7 @@ def export(args: argparse.Namespace) -> int:
     with ws.store() as store:
         result = service.export_dataset(store, args.out, Granularity(args.granularity), args.human_only)
     for reason in result.skipped:
-        err.print(f"[yellow]skipped[/] {reason}", soft_wrap=True)
+        err.print(f"[yellow]skipped[/] {escape(reason)}", soft_wrap=True)
     out.print(f"{result.rows} rows written to {args.out} ({args.granularity} granularity)")
     if result.rows == 0:
         err.print("no decided pairs to export: mine, then label (in the TUI or with `label --auto`)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.markup import escape
 from rich.table import Table
 
 from core.tasks import TaskError, add_task, import_quixbugs
@@ -36,7 +37,7 @@ def quixbugs(args: argparse.Namespace) -> int:
     with ws.store() as store:
         service.register_tasks(store, result.tasks)
     for reason in result.skipped:
-        err.print(f"[yellow]skipped[/] {reason}")
+        err.print(f"[yellow]skipped[/] {escape(reason)}")
     heldout = sum(t.split == "heldout" for t in result.tasks)
     out.print(f"imported {len(result.tasks)} QuixBugs tasks ({heldout} held out)")
     return EXIT_OK if result.tasks else EXIT_BAD_INPUT
