@@ -241,7 +241,7 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
 
     hooks.on_stage("saving")
     adapter_dir = spec.out_dir / ADAPTER_DIR
-    trainer.model.save_pretrained(adapter_dir)
+    trainer.model.save_pretrained(adapter_dir)  # type: ignore[union-attr,operator]
     tokenizer.save_pretrained(adapter_dir)
     outcome = RunOutcome(
         cancelled=False,

@@ -10,7 +10,11 @@ def call(name, arguments, call_id):
         "role": "assistant",
         "content": f"I will {name}.",
         "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
         ],
     }
 

@@ -1,0 +1,68 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage import runs
+from storage.jobs import Heartbeat, shown_status
+from storage.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "a.db") as s:
+        yield s
+
+
+def test_runs_are_numbered_and_names_checked(store):
+    assert runs.create_run(store, {}) == "run-1"
+    assert runs.create_run(store, {}, "mine") == "mine"
+    assert runs.create_run(store, {}) == "run-2"
+    with pytest.raises(ValueError, match="already exists"):
+        runs.create_run(store, {}, "mine")
+    with pytest.raises(ValueError, match="use letters"):
+        runs.create_run(store, {}, "../escape")
+
+
+def test_metrics_are_stored_per_name_in_step_order(store):
+    run_id = runs.create_run(store, {})
+    runs.record_metrics(store, run_id, 2, 0.5, "train", {"loss": 0.6, "rewards/accuracies": 0.75})
+    runs.record_metrics(store, run_id, 1, 0.25, "train", {"loss": 0.7, "note": "text is skipped"})
+    runs.record_metrics(store, run_id, 2, 0.5, "eval", {"loss": 0.65})
+    assert runs.metric_series(store, run_id)["loss"] == [(1, 0.7), (2, 0.6)]
+    assert runs.metric_series(store, run_id, "eval") == {"loss": [(2, 0.65)]}
+    assert "note" not in runs.metric_series(store, run_id)
+    assert runs.get_run(store, run_id)["step"] == 2
+
+
+def _ago(seconds):
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_running_job_that_stopped_beating_is_lost(store):
+    import os
+
+    alive = {"status": "running", "heartbeat": _ago(1), "pid": os.getpid()}
+    assert shown_status(alive) == "running"
+    assert shown_status({**alive, "heartbeat": _ago(600)}) == "lost"
+    assert shown_status({**alive, "heartbeat": _ago(20), "pid": 2**22 + 12345}) == "lost"  # no such process
+    assert shown_status({"status": "finished", "heartbeat": _ago(9999), "pid": None}) == "finished"
+    assert shown_status({"status": "queued", "heartbeat": _ago(9999), "created_at": _ago(9999)}) == "lost"
+
+
+def test_heartbeat_thread_stamps_the_row(store):
+    run_id = runs.create_run(store, {})
+    runs.update_run(store, run_id, heartbeat=_ago(3600))
+    with Heartbeat(store.path, "runs", run_id, every_s=0.05):
+        pass
+    assert runs.get_run(store, run_id)["shown_status"] == "queued"
+    assert datetime.fromisoformat(runs.get_run(store, run_id)["heartbeat"]) > datetime.now(UTC) - timedelta(
+        seconds=5
+    )
+
+
+def test_latest_finished_run(store):
+    assert runs.latest_finished(store) is None
+    first, second = runs.create_run(store, {}), runs.create_run(store, {})
+    runs.end_run(store, first, "finished", adapter_path="a")
+    runs.end_run(store, second, "failed", error="boom")
+    assert runs.latest_finished(store)["id"] == first
