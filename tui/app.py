@@ -33,6 +33,7 @@ class AgentPrefApp(App[None]):
         Binding("r", "rollouts", "Rollouts"),
         Binding("l", "label", "Label"),
         Binding("m", "mine", "Mine"),
+        Binding("t", "train", "Train"),
     ]
 
     def __init__(self, workspace: Workspace, labeler: str = "human") -> None:
@@ -65,6 +66,11 @@ class AgentPrefApp(App[None]):
 
         self._switch(LabelScreen, lambda: LabelScreen(self.session))
 
+    def action_train(self) -> None:
+        from tui.screens.train import TrainScreen
+
+        self._switch(TrainScreen, lambda: TrainScreen(self.workspace, self.store))
+
     def _switch(self, kind: type[Screen[None]], make: Callable[[], Screen[None]]) -> None:
         """Go to the screen of that kind already in the stack, else push a new one."""
         for index, screen in enumerate(self.screen_stack):
@@ -88,13 +94,14 @@ class AgentPrefApp(App[None]):
         yield SystemCommand("Label pairs", "Decide the proposed pairs", self.action_label)
         yield SystemCommand("Rollouts", "Browse every rollout", self.action_rollouts)
         yield SystemCommand("Help", "Every key of this screen", self.action_help)
+        yield SystemCommand("Training runs", "Start, follow, cancel and resume DPO runs", self.action_train)
         yield SystemCommand(
             "Mine pairs", "Re-score with the config's weights and propose pairs", self.action_mine
         )
         for active in self.active_bindings.values():
             binding = active.binding
             if binding.description and binding.action.startswith(
-                ("decide", "undo", "note", "filter", "sort")
+                ("decide", "undo", "note", "filter", "sort", "new_run", "cancel_run", "resume_run")
             ):
                 node = active.node
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,9 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     from core.train.masking import MaskedDPOTrainer, masked_collator
 
     quiet_transformers()
+    # transformers 5 renamed gradient checkpointing; TRL still passes the old name on each step.
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*truncation mode is deprecated", category=FutureWarning)
     datasets.disable_progress_bars()
     os.environ.setdefault("TQDM_DISABLE", "1")
     s = spec.settings

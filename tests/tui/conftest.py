@@ -24,3 +24,16 @@ def build_workspace(root: Path, rollouts: int = 48) -> Workspace:
 @pytest.fixture
 def labelled_ws(tmp_path: Path) -> Workspace:
     return build_workspace(tmp_path / "ws")
+
+
+def build_train_workspace(root: Path, label: bool = True) -> Workspace:
+    """Synthetic rollouts, mined and (optionally) accepted, and a tiny model to train."""
+    from core.tiny_model import build_tiny_model
+
+    ws = build_workspace(root)
+    if label:
+        with ws.store() as store:
+            service.auto_label(store)
+    corpus = (root.parent / f"{root.name}-sample.jsonl").read_text().splitlines()[:20]
+    build_tiny_model(ws.models_dir / "tiny", corpus, vocab_size=400)
+    return ws

@@ -48,3 +48,52 @@ def test_empty_workspace(snap_compare, tmp_path, monkeypatch, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_rollout_detail_screen(snap_compare, ws_here, size):
     assert snap_compare(make_app(ws_here), terminal_size=size, press=["r", "enter", "j", "j"])
+
+
+@pytest.fixture
+def ws_with_runs(ws_here):
+    from storage import runs
+
+    ws = Workspace.open(Path(ws_here))
+    with ws.store() as store:
+        run_id = runs.create_run(
+            store, {"train": {"learning_rate": 0.0005, "beta": 0.1, "granularity": "step"}}
+        )
+        log = Path(ws_here) / "runs" / run_id / "train.log"
+        log.parent.mkdir(parents=True)
+        log.write_text(
+            "".join(
+                f"2026-01-01 00:00:{i:02d} step {i} train: loss={0.7 - i * 0.01:.3f}\n" for i in range(1, 13)
+            )
+        )
+        for step in range(1, 13):
+            runs.record_metrics(
+                store,
+                run_id,
+                step,
+                step / 4,
+                "train",
+                {
+                    "loss": 0.7 - 0.01 * step,
+                    "rewards/accuracies": 0.5 + 0.03 * step,
+                    "rewards/margins": 0.02 * step,
+                },
+            )
+        runs.end_run(
+            store,
+            run_id,
+            "finished",
+            adapter_path="runs/run-1/adapter",
+            step=12,
+            max_steps=12,
+            dataset={"train_pairs": 40, "validation_pairs": 8},
+            options={"device": "cpu", "precompute_ref_log_probs": True},
+            final_metrics={"eval_rewards/accuracies": 0.75, "eval_rewards/margins": 0.12},
+        )
+        store.db.execute("UPDATE runs SET created_at = '2026-01-01T00:00:00.000+00:00'")
+    return ws_here
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_train_screen(snap_compare, ws_with_runs, size):
+    assert snap_compare(make_app(ws_with_runs), terminal_size=size, press=["t"])

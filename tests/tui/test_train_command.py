@@ -11,30 +11,16 @@ import time
 
 import pytest
 
-from core import synthetic
-from core.tiny_model import build_tiny_model
 from storage import runs
-from storage.workspace import Workspace
+from tests.tui.conftest import build_train_workspace
 from tui.cli import main
 
 FAST = ["--set", "max_steps=6", "--set", "batch_size=4", "--set", "save_steps=3", "--set", "max_length=512"]
 
 
-def make_workspace(root, label=True):
-    assert main(["init", "-w", str(root)]) == 0
-    data = synthetic.write_jsonl(root.parent / f"{root.name}.jsonl", 48, seed=3)
-    assert main(["import", str(data), "-w", str(root)]) == 0
-    assert main(["mine", "-w", str(root)]) == 0
-    if label:
-        assert main(["label", "--auto", "-w", str(root)]) == 0
-    corpus = [line for line in data.read_text().splitlines()[:20]]
-    build_tiny_model(root / "models" / "tiny", corpus, vocab_size=400)
-    return Workspace.open(root)
-
-
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
-    return make_workspace(tmp_path_factory.mktemp("train") / "ws")
+    return build_train_workspace(tmp_path_factory.mktemp("train") / "ws")
 
 
 def run_rows(ws):
@@ -43,7 +29,7 @@ def run_rows(ws):
 
 
 def test_no_preferences_is_refused_before_anything_starts(tmp_path, capsys):
-    ws = make_workspace(tmp_path / "ws", label=False)
+    ws = build_train_workspace(tmp_path / "ws", label=False)
     assert main(["--train", "-w", str(ws.root)]) == 2
     assert "no preferences to train on yet" in capsys.readouterr().err
     assert run_rows(ws) == [] and list((ws.runs_dir).iterdir()) == []

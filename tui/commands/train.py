@@ -120,7 +120,7 @@ def _run(ws: Workspace, store: Store, run_id: str | None, config: Config, resume
             training.check_disk(ws.runs_dir, config.train.min_free_disk_mb)
             training.check_device(config.train.device)
     except (TrainError, ValueError) as exc:
-        if adopted and not resume:
+        if adopted:  # the row the TUI made must say why nothing started
             runs.end_run(store, adopted, FAILED, error=str(exc))
         raise BadInput(str(exc)) from exc
 

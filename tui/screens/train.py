@@ -1,0 +1,260 @@
+"""Training runs: start one, follow it live (curves and log), cancel, resume, read its summary.
+
+Runs are separate processes; this screen only reads the database and the run's log file,
+once a second, so it can be closed and reopened (or the SSH link lost) without touching the
+run. A run whose process stopped beating is shown as lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Log, Static
+
+from storage import runs
+from storage.jobs import CANCELLED, FAILED, FINISHED, LOST, QUEUED, RUNNING
+from storage.store import Store
+from storage.workspace import Workspace
+from tui.widgets.curves import Curves
+
+LOG_TAIL_BYTES = 32_000
+RESUMABLE = (CANCELLED, LOST, FAILED)
+
+
+def log_tail(path: str | None, lines: int = 200) -> list[str]:
+    if not path or not Path(path).exists():
+        return []
+    with Path(path).open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - LOG_TAIL_BYTES))
+        text = handle.read().decode("utf-8", errors="replace")
+    return text.splitlines()[-lines:]
+
+
+def summary_text(row: dict[str, Any]) -> str:
+    status = row["shown_status"]
+    colour = {FINISHED: "green", FAILED: "red", LOST: "red", CANCELLED: "yellow", RUNNING: "cyan"}.get(
+        status, ""
+    )
+    parts = [f"[b]{row['id']}[/b] [{colour}]{status}[/]" if colour else f"[b]{row['id']}[/b] {status}"]
+    if row["max_steps"]:
+        parts.append(f"step {row['step']}/{row['max_steps']}")
+    if row["stage"] and status == RUNNING:
+        parts.append(row["stage"])
+    data = row["dataset"]
+    if data:
+        parts.append(f"{data.get('train_pairs', 0)} train / {data.get('validation_pairs', 0)} val pairs")
+    settings = row["config"].get("train", {})
+    if settings:
+        parts.append(
+            f"lr {settings.get('learning_rate')} β {settings.get('beta')} {settings.get('granularity')}"
+        )
+    options = row["options"]
+    if options:
+        on = [k for k in ("precompute_ref_log_probs", "liger", "bf16") if options.get(k)]
+        parts.append(f"{options.get('device')} ({', '.join(on) or 'no speed options'})")
+    final = row["final_metrics"]
+    if "eval_rewards/accuracies" in final:
+        margin = final.get("eval_rewards/margins", 0.0)
+        parts.append(f"val acc {final['eval_rewards/accuracies']:.2f} margin {margin:.3f}")
+    line = " · ".join(parts)
+    if row["adapter_path"] and status == FINISHED:
+        line += f"\nadapter: {escape(row['adapter_path'])}"
+    if row["error"] and status in (FAILED, LOST, QUEUED):
+        line += f"\n[red]{escape(row['error'].strip().splitlines()[-1])}[/]"
+    return line
+
+
+def _shape(row: dict[str, Any]) -> tuple[object, ...]:
+    """What the table shows of a run: redraw only when it changed (keeps the cursor still)."""
+    return (
+        row["id"],
+        row["shown_status"],
+        row["step"],
+        row["max_steps"],
+        row["final_metrics"].get("eval_rewards/accuracies"),
+    )
+
+
+class TrainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_run", "New run"),
+        Binding("c", "cancel_run", "Cancel run"),
+        Binding("R", "resume_run", "Resume"),
+        Binding("enter", "summary", "Summary"),
+        Binding("escape", "app.pop_screen", "Back", show=False),
+    ]
+
+    def __init__(self, workspace: Workspace, store: Store) -> None:
+        super().__init__()
+        self.workspace, self.store = workspace, store
+        self._rows: list[dict[str, Any]] = []
+        self._log_key: tuple[str | None, int] = (None, -1)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="train-title")
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="run-summary")
+        with Horizontal(id="curves"):
+            yield Curves("loss", ["loss"], id="loss-curve")
+            yield Curves(
+                "reward accuracy / margin", ["rewards/accuracies", "rewards/margins"], id="reward-curve"
+            )
+        yield Log(id="run-log", max_lines=2000)
+        yield Footer()
+
+    @property
+    def table(self) -> DataTable[str]:
+        return self.query_one("#runs-table", DataTable)
+
+    def on_mount(self) -> None:
+        self.table.add_columns("run", "status", "step", "val acc", "started")
+        self.refresh_runs()
+        self.set_interval(1.0, self.refresh_runs)
+        self.table.focus()
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        if not self._rows or self.table.cursor_row < 0 or self.table.cursor_row >= len(self._rows):
+            return None
+        return self._rows[self.table.cursor_row]
+
+    def refresh_runs(self) -> None:
+        from tui.launch import reap
+
+        reap()
+        rows = runs.list_runs(self.store)
+        if [_shape(r) for r in rows] != [_shape(r) for r in self._rows]:
+            cursor = self.table.cursor_row
+            self.table.clear()
+            for r in rows:
+                accuracy = r["final_metrics"].get("eval_rewards/accuracies")
+                self.table.add_row(
+                    r["id"],
+                    r["shown_status"],
+                    f"{r['step']}/{r['max_steps']}" if r["max_steps"] else str(r["step"] or ""),
+                    f"{accuracy:.2f}" if accuracy is not None else "",
+                    (r["created_at"] or "")[:16].replace("T", " "),
+                )
+            if rows:
+                self.table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+        self._rows = rows
+        self._update_title()
+        self._show_selected()
+        self.refresh_bindings()
+
+    def _update_title(self) -> None:
+        decided = self.store.scalar("SELECT count(*) FROM preferences WHERE decision = 'prefer'")
+        running = sum(r["shown_status"] == RUNNING for r in self._rows)
+        self.query_one("#train-title", Static).update(
+            f"[b]Training runs[/b] · {len(self._rows)} runs, {running} running · "
+            f"{decided} pairs decided · n: new run"
+        )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a run (the table takes the key first): its summary when it finished."""
+        if self.check_action("summary", ()):
+            self.action_summary()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._log_key = (None, -1)
+        self._show_selected()
+        self.refresh_bindings()
+
+    def _show_selected(self) -> None:
+        row = self.selected
+        summary = self.query_one("#run-summary", Static)
+        if row is None:
+            summary.update("No runs yet. Press n to start one on the decided pairs.")
+            return
+        summary.update(summary_text(row))
+        self.query_one("#loss-curve", Curves).show(
+            runs.metric_series(self.store, row["id"]), runs.metric_series(self.store, row["id"], "eval")
+        )
+        self.query_one("#reward-curve", Curves).show(
+            runs.metric_series(self.store, row["id"]), runs.metric_series(self.store, row["id"], "eval")
+        )
+        self._show_log(row)
+
+    def _show_log(self, row: dict[str, Any]) -> None:
+        path = row["log_path"]
+        size = Path(path).stat().st_size if path and Path(path).exists() else 0
+        if (path, size) == self._log_key:
+            return
+        self._log_key = (path, size)
+        log = self.query_one("#run-log", Log)
+        log.clear()
+        lines = log_tail(path)
+        if not lines and row["error"]:
+            lines = row["error"].splitlines()
+        log.write_lines(lines or ["(no log yet)"])
+        log.scroll_end(animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        row = self.selected
+        status = row["shown_status"] if row else None
+        if action == "cancel_run":
+            return status in (RUNNING, QUEUED) or None
+        if action == "resume_run":
+            return (status in RESUMABLE and bool(row and row["config"].get("train"))) or None
+        if action == "summary":
+            return status == FINISHED or None
+        return True
+
+    def action_new_run(self) -> None:
+        from tui.screens.new_run import NewRunScreen
+
+        def start(overrides: list[str] | None) -> None:
+            if overrides is not None:
+                self.start_run(overrides, None)
+
+        self.app.push_screen(NewRunScreen(self.workspace, self.workspace.config()), start)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="launch", description="starting the run")
+    def start_run(self, overrides: list[str], resume: str | None) -> None:
+        """Check first (a refusal shows here, at once), then start the detached process."""
+        from core.config import apply_overrides
+        from storage.training import plan_run
+        from tui.launch import launch_training
+
+        if resume is None:
+            config = apply_overrides(self.workspace.config(), overrides)
+            with Store(self.workspace.db_path) as store:
+                plan_run(self.workspace, config, store)
+        run_id = launch_training(self.workspace, overrides, resume)
+        self.app.call_from_thread(self.notify, f"run {run_id} started in the background")
+        self.app.call_from_thread(self.refresh_runs)
+
+    def action_cancel_run(self) -> None:
+        from tui.commands.train import cancel_run
+
+        row = self.selected
+        if row is None:
+            return
+        try:
+            self.notify(cancel_run(self.store, row["id"]))
+        except Exception as exc:  # a run that ended in between: say so, change nothing
+            self.notify(str(exc), severity="warning")
+
+    def action_resume_run(self) -> None:
+        row = self.selected
+        if row is not None:
+            self.start_run([], row["id"])
+
+    def action_summary(self) -> None:
+        row = self.selected
+        if row is None or not row["adapter_path"]:
+            return
+        from tui.screens.run_summary import RunSummaryScreen
+
+        card = Path(row["adapter_path"]) / "README.md"
+        text = card.read_text(encoding="utf-8") if card.exists() else summary_text(row)
+        self.app.push_screen(RunSummaryScreen(row["id"], text))
