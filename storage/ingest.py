@@ -129,6 +129,8 @@ def rollout_identity(rollout: Rollout) -> str:
     parts = (rollout.task_id, rollout.policy, str(rollout.seed), rollout.exit_status, rollout.final_diff)
     for part in (*parts, str(rollout.tests_passed)):
         identity.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
+    if rollout.eval_id:  # the same seed in two evaluations is two rollouts, one in each
+        identity.update(b"eval\x1f" + rollout.eval_id.encode())
     identity.update(rows.STEPS.dump_json(rollout.steps, include=IDENTITY_FIELDS))
     return identity.hexdigest()
 

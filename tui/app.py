@@ -34,6 +34,7 @@ class AgentPrefApp(App[None]):
         Binding("l", "label", "Label"),
         Binding("m", "mine", "Mine"),
         Binding("t", "train", "Train"),
+        Binding("v", "evaluate", "Eval"),
     ]
 
     def __init__(self, workspace: Workspace, labeler: str = "human") -> None:
@@ -71,6 +72,11 @@ class AgentPrefApp(App[None]):
 
         self._switch(TrainScreen, lambda: TrainScreen(self.workspace, self.store))
 
+    def action_evaluate(self) -> None:
+        from tui.screens.evaluate import EvalScreen
+
+        self._switch(EvalScreen, lambda: EvalScreen(self.workspace, self.store))
+
     def _switch(self, kind: type[Screen[None]], make: Callable[[], Screen[None]]) -> None:
         """Go to the screen of that kind already in the stack, else push a new one."""
         for index, screen in enumerate(self.screen_stack):
@@ -95,13 +101,24 @@ class AgentPrefApp(App[None]):
         yield SystemCommand("Rollouts", "Browse every rollout", self.action_rollouts)
         yield SystemCommand("Help", "Every key of this screen", self.action_help)
         yield SystemCommand("Training runs", "Start, follow, cancel and resume DPO runs", self.action_train)
+        yield SystemCommand("Evaluations", "Failure-mode rates before and after a run", self.action_evaluate)
         yield SystemCommand(
             "Mine pairs", "Re-score with the config's weights and propose pairs", self.action_mine
         )
         for active in self.active_bindings.values():
             binding = active.binding
             if binding.description and binding.action.startswith(
-                ("decide", "undo", "note", "filter", "sort", "new_run", "cancel_run", "resume_run")
+                (
+                    "decide",
+                    "undo",
+                    "note",
+                    "filter",
+                    "sort",
+                    "new_run",
+                    "cancel_run",
+                    "resume_run",
+                    "start_eval",
+                )
             ):
                 node = active.node
 

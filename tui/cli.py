@@ -112,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("train", "run DPO training on the decided pairs (the same as --train)")
     add_train_arguments(p)
 
+    p = command("eval", "roll out base and base + a run's adapter on held-out tasks; compare failure modes")
+    p.add_argument("--run", metavar="RUN_ID", help="the training run (default: the latest finished)")
+    p.add_argument("--n", type=_positive, default=None, help="rollouts per task and side (default: [eval] n)")
+    p.add_argument(
+        "--tasks", default=None, metavar="SPEC", help="heldout (default), train, all, or ID,ID,..."
+    )
+    p.add_argument("--seed", type=int, default=None, help="base seed, the same for both sides")
+    p.add_argument("--eval-id", metavar="NAME", help="name the evaluation")
+    p.add_argument("--show", metavar="EVAL_ID", help="print a finished evaluation's result; run nothing")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
+    shown.add_argument("--markdown", action="store_true", help="a Markdown report for pasting")
+
     p = command("status", "counts of tasks, rollouts, flags, proposals, preferences, runs")
     p.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
 
@@ -160,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from tui.commands import data, rollout, tasks, train, workspace
+    from tui.commands import data, evaluate, rollout, tasks, train, workspace
 
     handlers = {
         "init": workspace.init,
@@ -171,6 +184,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "status": data.status,
         "rollout": rollout.rollout,
         "train": train.train,
+        "eval": evaluate.evaluate,
         "tasks add": tasks.add,
         "tasks import-quixbugs": tasks.quixbugs,
         "tasks check": tasks.check,

@@ -16,6 +16,7 @@ from pathlib import Path
 from core.agent.policy import build_policy
 from core.agent.runner import jobs_for, run_rollouts
 from core.agent.tools import TOOL_SCHEMAS
+from core.config import PolicyConfig
 from core.schema import Rollout, Task
 from core.tasks import install_demo_suite
 from core.tiny_model import build_tiny_model
@@ -32,6 +33,7 @@ class RolloutSummary:
     stored: int  # of those, new to the workspace (a rerun of the same seed adds none)
     total: int
     interrupted: bool
+    policy: str = ""  # the label its rollouts carry, e.g. "scored:tiny+run-2"
 
 
 def task_repo(ws: Workspace, task: Task) -> Path:
@@ -52,10 +54,11 @@ def run_rollout_job(
     stop: threading.Event | None = None,
     adapter: Path | None = None,
     eval_id: str | None = None,
+    policy_config: PolicyConfig | None = None,
 ) -> RolloutSummary:
-    """Roll the configured policy out, storing (and checking) each rollout as it finishes."""
+    """Roll the configured policy (or `policy_config`) out, storing and checking each rollout."""
     config = ws.config()
-    policy = build_policy(config.policy, ws.root, adapter)
+    policy = build_policy(policy_config or config.policy, ws.root, adapter)
     jobs = jobs_for([(t, task_repo(ws, t)) for t in tasks], n, seed)
     stop = stop or threading.Event()
     with ws.store() as store:
@@ -72,8 +75,8 @@ def run_rollout_job(
         try:
             finished = run_rollouts(jobs, policy, config.rollout, config.policy.concurrency, store_one, stop)
         except KeyboardInterrupt:
-            return RolloutSummary(sink.stored, sink.stored, len(jobs), interrupted=True)
-    return RolloutSummary(finished, sink.stored, len(jobs), interrupted=stop.is_set())
+            return RolloutSummary(sink.stored, sink.stored, len(jobs), interrupted=True, policy=policy.label)
+    return RolloutSummary(finished, sink.stored, len(jobs), interrupted=stop.is_set(), policy=policy.label)
 
 
 def model_corpus(tasks: list[Task], ws: Workspace) -> Iterator[str]:

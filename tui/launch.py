@@ -63,3 +63,16 @@ def launch_training(ws: Workspace, overrides: list[str], resume: str | None = No
         pid = _spawn(cli_command(ws, "--train", *extra), log_path)
         runs.update_run(store, run_id, pid=pid)
     return run_id
+
+
+def launch_eval(ws: Workspace, run_id: str) -> str:
+    """Start an evaluation of `run_id` in the background; returns its id."""
+    from storage import evals
+
+    with Store(ws.db_path) as store:
+        eval_id = evals.create_eval(store, run_id, {})
+        log_path = ws.root / "evals" / f"{eval_id}.log"
+        evals.update_eval(store, eval_id, log_path=str(log_path))
+        pid = _spawn(cli_command(ws, "eval", "--run", run_id, "--eval-id", eval_id), log_path)
+        evals.update_eval(store, eval_id, pid=pid)
+    return eval_id

@@ -63,7 +63,9 @@ def load_model(path: Path, adapter: Path | None = None, device: str = "auto") ->
             raise ModelError(f"no PEFT adapter at {adapter} (expected adapter_config.json)")
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter).to(chosen)
-        label = f"{path.name}+{adapter.name}"
+        # Merged for inference: the same outputs, without LoRA's extra matmuls at every layer.
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload().to(chosen)
+        # A run's adapter lives in runs/<id>/adapter: name it after the run.
+        label = f"{path.name}+{adapter.parent.name if adapter.name == 'adapter' else adapter.name}"
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, device=chosen, label=label)

@@ -1,0 +1,125 @@
+"""Evaluations in the database: the job row, its rollouts (tagged with the eval's id and the
+side they were rolled out for), and the comparison computed from them.
+
+A comparison is always recomputed from the stored rollouts, never kept apart from them: the
+result saved on the row is a cache of `comparison(store, eval_id)`, so a drill-down from a
+mode to its rollouts shows exactly the rollouts that the rate counted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from core.checks import REGISTRY
+from core.evaluate.compare import compare
+from storage.jobs import QUEUED, RUNNING, shown_status
+from storage.rows import now
+from storage.store import Store
+
+SIDES = ("before", "after")
+JSON_COLUMNS = ("config", "result")
+
+
+def next_eval_id(store: Store) -> str:
+    numbers = [
+        int(m.group(1))
+        for (eid,) in store.db.execute("SELECT id FROM evals")
+        if (m := re.match(r"eval-(\d+)$", eid))
+    ]
+    return f"eval-{max(numbers, default=0) + 1}"
+
+
+def create_eval(store: Store, run_id: str | None, config: dict[str, Any], eval_id: str | None = None) -> str:
+    with store.write():
+        eval_id = eval_id or next_eval_id(store)
+        if store.scalar("SELECT count(*) FROM evals WHERE id = ?", [eval_id]):
+            raise ValueError(f"an evaluation named {eval_id} already exists")
+        store.db.execute(
+            "INSERT INTO evals (id, run_id, status, created_at, heartbeat, config) VALUES (?, ?, ?, ?, ?, ?)",
+            [eval_id, run_id, QUEUED, now(), now(), json.dumps(config)],
+        )
+    return eval_id
+
+
+def update_eval(store: Store, eval_id: str, **fields: Any) -> None:
+    if not fields:
+        return
+    values = {k: json.dumps(v) if k in JSON_COLUMNS else v for k, v in fields.items()}
+    assignments = ", ".join(f"{k} = :{k}" for k in values)
+    with store.write():
+        store.db.execute(f"UPDATE evals SET {assignments} WHERE id = :_id", {**values, "_id": eval_id})
+
+
+def start_eval(store: Store, eval_id: str, pid: int) -> None:
+    update_eval(store, eval_id, status=RUNNING, pid=pid, heartbeat=now(), error=None, finished_at=None)
+
+
+def end_eval(store: Store, eval_id: str, status: str, **fields: Any) -> None:
+    update_eval(store, eval_id, status=status, finished_at=now(), **fields)
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key in JSON_COLUMNS:
+        row[key] = json.loads(row[key] or "{}")
+    row["shown_status"] = shown_status(row)
+    return row
+
+
+def get_eval(store: Store, eval_id: str) -> dict[str, Any] | None:
+    row = next(store.db.query("SELECT * FROM evals WHERE id = ?", [eval_id]), None)
+    return _decode(row) if row else None
+
+
+def list_evals(store: Store) -> list[dict[str, Any]]:
+    return [_decode(r) for r in store.db.query("SELECT * FROM evals ORDER BY created_at DESC, id DESC")]
+
+
+def side_policy(config: dict[str, Any], side: str) -> str:
+    return str(config[f"{side}_policy"])
+
+
+def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) -> list[dict[str, Any]]:
+    """The eval's rollouts of one side (optionally only those flagged with `mode`), light rows."""
+    row = get_eval(store, eval_id)
+    if row is None:
+        raise ValueError(f"no evaluation {eval_id}")
+    policy = side_policy(row["config"], side)
+    out = []
+    for r in store.db.query(
+        "SELECT id, task_id, seed, flags, tests_passed, n_steps, diff_lines, score, exit_status FROM rollouts"
+        " WHERE eval_id = ? AND policy = ? ORDER BY task_id, seed",
+        [eval_id, policy],
+    ):
+        r["flags"] = r["flags"].split() if r["flags"] else []
+        if mode is None or mode in r["flags"] or (mode == "overall" and r["flags"]):
+            out.append(r)
+    return out
+
+
+def comparison(store: Store, eval_id: str, alpha: float = 0.05) -> dict[str, Any]:
+    """The `eval --json` document (keys documented in the README)."""
+    row = get_eval(store, eval_id)
+    if row is None:
+        raise ValueError(f"no evaluation {eval_id}")
+    before, after = summaries(store, eval_id, "before"), summaries(store, eval_id, "after")
+    seen = {f for s in before + after for f in s["flags"]}
+    result = compare(before, after, sorted(set(REGISTRY) | seen), alpha=alpha)
+    config = row["config"]
+    return {
+        "eval_id": eval_id,
+        "run_id": row["run_id"],
+        "tasks": config.get("tasks", []),
+        "n_per_task": config.get("n"),
+        "seed": config.get("seed"),
+        "policies": {side: side_policy(config, side) for side in SIDES},
+        **result,
+    }
+
+
+def compare_evals(store: Store, first: str, second: str, alpha: float = 0.05) -> dict[str, Any]:
+    """Two evaluations' tuned sides against each other (first as "before"): which run did better."""
+    a, b = summaries(store, first, "after"), summaries(store, second, "after")
+    seen = {f for s in a + b for f in s["flags"]}
+    return {"eval_ids": [first, second], **compare(a, b, sorted(set(REGISTRY) | seen), alpha=alpha)}

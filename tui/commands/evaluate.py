@@ -1,0 +1,224 @@
+"""`eval`: roll out the base model and base + a run's adapter on held-out tasks, then compare.
+
+Both sides run the same tasks with the same seeds (common random numbers), through the same
+policy and harness, so a difference comes from the adapter and not from the draw. Rollouts
+are stored tagged with the evaluation. The TUI starts this command detached (`--eval-id`
+names the queued row it made); SIGTERM or Ctrl-C stops it and keeps what finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.agent.model import ModelError
+from core.evaluate.compare import markdown
+from storage import evals, runs, service
+from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat
+from storage.store import Store
+from storage.workspace import Workspace
+from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    config = ws.config()
+    with ws.store() as store:
+        if args.show:
+            return _print(store, args.show, args, config.eval.alpha)
+        run = _pick_run(store, args.run)
+        try:
+            tasks = service.select_tasks(store, args.tasks or config.eval.tasks)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+        if not tasks:
+            raise BadInput(
+                f"no runnable tasks match {args.tasks or config.eval.tasks!r} "
+                "(held-out tasks have split = heldout in their task.toml)"
+            )
+        n = args.n or config.eval.n
+        seed = config.eval.seed if args.seed is None else args.seed
+        base_model = Path(run["config"].get("base_model") or config.policy.model)
+        eval_config = {
+            "tasks": [t.id for t in tasks],
+            "n": n,
+            "seed": seed,
+            "base_model": str(base_model),
+            "adapter": run["adapter_path"],
+            "before_policy": "",
+            "after_policy": "",
+        }
+        eval_id = _adopt_or_create(store, args.eval_id, run["id"], eval_config)
+        stop = threading.Event()
+        status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, base_model, stop, quiet=args.json)
+        if status != FINISHED:
+            evals.end_eval(store, eval_id, status, error=error)
+            err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
+            return EXIT_FAILURE
+        result = evals.comparison(store, eval_id, config.eval.alpha)
+        evals.end_eval(store, eval_id, FINISHED, result=result, stage="done")
+        return _print(store, eval_id, args, config.eval.alpha)
+
+
+def _pick_run(store: Store, run_id: str | None) -> dict[str, Any]:
+    if run_id:
+        run = runs.get_run(store, run_id)
+        if run is None:
+            raise BadInput(
+                f"no run {run_id} (runs: {', '.join(r['id'] for r in runs.list_runs(store)) or 'none'})"
+            )
+        if run["status"] != FINISHED:
+            raise BadInput(
+                f"run {run_id} is {run['shown_status']}: only a finished run has an adapter to evaluate"
+            )
+    else:
+        run = runs.latest_finished(store)
+        if run is None:
+            raise BadInput(
+                "no finished training run to evaluate: train one first with `agentpref-tui --train`"
+            )
+    if not run["adapter_path"] or not (Path(run["adapter_path"]) / "adapter_config.json").is_file():
+        raise BadInput(f"run {run['id']}'s adapter is missing at {run['adapter_path']}")
+    return run
+
+
+def _adopt_or_create(store: Store, eval_id: str | None, run_id: str, config: dict[str, Any]) -> str:
+    if eval_id:
+        row = evals.get_eval(store, eval_id)
+        if row is not None and row["status"] != QUEUED:
+            raise BadInput(f"an evaluation named {eval_id} already exists")
+        if row is not None:
+            evals.update_eval(store, eval_id, run_id=run_id, config=config)
+            return eval_id
+    return evals.create_eval(store, run_id, config, eval_id)
+
+
+def _roll_out(
+    ws: Workspace,
+    store: Store,
+    eval_id: str,
+    run: dict[str, Any],
+    tasks: list[Any],
+    n: int,
+    seed: int,
+    base_model: Path,
+    stop: threading.Event,
+    quiet: bool,
+) -> tuple[str, str | None]:
+    """Both sides, one after the other; returns (status, error)."""
+    from tui.jobs import run_rollout_job
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    policy = ws.config().policy.model_copy(update={"model": str(base_model)})
+    total = 2 * n * len(tasks)
+    evals.start_eval(store, eval_id, os.getpid())
+    evals.update_eval(store, eval_id, done=0, total=total)
+    try:
+        with Heartbeat(store.path, "evals", eval_id), _progress(quiet) as bar:
+            handle = bar.add_task("before", total=total)
+            offset = 0
+            for side, adapter in (("before", None), ("after", Path(run["adapter_path"]))):
+                evals.update_eval(store, eval_id, stage=side)
+                bar.update(handle, description=f"{side} ({'base + ' + run['id'] if adapter else 'base'})")
+
+                def progress(stage: str, done: int, side_total: int, offset: int = offset) -> None:
+                    bar.update(handle, completed=offset + done)
+                    evals.update_eval(store, eval_id, done=offset + done)
+
+                summary = run_rollout_job(
+                    ws, tasks, n, seed, progress, stop, adapter=adapter, eval_id=eval_id, policy_config=policy
+                )
+                row = evals.get_eval(store, eval_id) or {}
+                evals.update_eval(store, eval_id, config={**row["config"], f"{side}_policy": summary.policy})
+                if summary.interrupted or stop.is_set():
+                    return (
+                        CANCELLED,
+                        f"stopped during the {side} side ({summary.finished} of {summary.total} done)",
+                    )
+                offset += summary.total
+    except ModelError as exc:
+        return FAILED, str(exc)
+    except Exception:
+        return FAILED, traceback.format_exc()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return FINISHED, None
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+    )
+
+
+def _print(store: Store, eval_id: str, args: argparse.Namespace, alpha: float) -> int:
+    row = evals.get_eval(store, eval_id)
+    if row is None:
+        raise BadInput(f"no evaluation {eval_id}")
+    if row["status"] != FINISHED:
+        raise BadInput(f"evaluation {eval_id} is {row['shown_status']}; it has no result")
+    result = row["result"] or evals.comparison(store, eval_id, alpha)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif args.markdown:
+        print(markdown(result, title=f"Evaluation {eval_id}: base vs base + {result['run_id']}"))
+    else:
+        out.print(summary_table(result))
+        for line in result["warnings"]:
+            out.print(f"• {escape(line)}", soft_wrap=True)
+    return EXIT_OK
+
+
+def summary_table(result: dict[str, Any]) -> Table:
+    n = result["n"]
+    table = Table(
+        title=f"{result['eval_id']}: base vs base + {result['run_id']} on {len(result['tasks'])} tasks "
+        f"({n['before']} / {n['after']} rollouts)",
+        title_justify="left",
+    )
+    for column in ("mode", "before", "after", "diff", "95% CI", "p", "verdict"):
+        table.add_column(column, justify="left" if column in ("mode", "verdict") else "right")
+    colours = {"better": "green", "worse": "red", "unchanged": "dim"}
+    entries = [*result["modes"].items(), ("any flag", result["overall"]), ("tests pass", result["pass_rate"])]
+    for name, entry in entries:
+        lo, hi = entry["ci_diff"]
+        table.add_row(
+            name,
+            f"{entry['before']:.1%}",
+            f"{entry['after']:.1%}",
+            f"{entry['diff'] * 100:+.1f} pp",
+            f"[{lo * 100:+.0f}, {hi * 100:+.0f}]",
+            f"{entry['p_value']:.2g}",
+            f"[{colours[entry['verdict']]}]{entry['verdict']}[/]",
+        )
+    return table
+
+
+def cancel_eval(store: Store, eval_id: str) -> str:
+    row = evals.get_eval(store, eval_id)
+    if row is None or not row["pid"] or row["status"] not in ("running", QUEUED):
+        raise BadInput(f"evaluation {eval_id} is not running")
+    try:
+        os.kill(row["pid"], signal.SIGTERM)
+    except ProcessLookupError as exc:
+        raise BadInput(f"evaluation {eval_id}'s process is gone") from exc
+    return f"asked evaluation {eval_id} to stop"

@@ -1,0 +1,35 @@
+"""Two evaluations' tuned models against each other: the same table, first run as "before"."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui.screens.evaluate import fill_modes
+
+
+class EvalCompareScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "app.pop_screen", "Back")]
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__()
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        first, second = self.result["eval_ids"]
+        warnings = "".join(f"\n[yellow]• {escape(w)}[/]" for w in self.result["warnings"][:4])
+        yield Static(
+            f"[b]{first}[/b] (before) vs [b]{second}[/b] (after): the tuned side of each, "
+            f"{self.result['n']['before']} and {self.result['n']['after']} rollouts{warnings}",
+            id="compare-title",
+        )
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        fill_modes(self.query_one("#compare-table", DataTable), self.result)

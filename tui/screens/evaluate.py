@@ -1,0 +1,239 @@
+"""Evaluations: failure-mode rates of base vs tuned, a bar chart, and a drill-down to rollouts.
+
+The table says plainly what changed: a verdict per mode (better / worse / unchanged at the
+eval's significance level) and the warnings the comparison raises, such as a tuned model that
+stopped running tests or finishes early to dodge flags.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, DataTable, Footer, Static
+from textual_plotext import PlotextPlot
+
+from storage import evals, runs
+from storage.jobs import FINISHED, QUEUED, RUNNING
+from storage.store import Store
+from storage.workspace import Workspace
+
+VERDICT_STYLE = {"better": "green", "worse": "bold red", "unchanged": "dim"}
+MODE_COLUMNS = ("mode", "before", "after", "diff", "95% CI", "p", "verdict")
+
+
+def mode_rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Modes that occur on either side first (most changed first), then the summary rows."""
+    modes = sorted(
+        result["modes"].items(),
+        key=lambda item: (-(item[1]["before"] + item[1]["after"] > 0), -abs(item[1]["diff"])),
+    )
+    return [*modes, ("overall", result["overall"]), ("tests pass", result["pass_rate"])]
+
+
+def fill_modes(table: DataTable[Any], result: dict[str, Any]) -> list[str]:
+    """Fill a modes table; returns the row keys (mode ids) in order."""
+    table.clear(columns=True)
+    table.add_columns(*MODE_COLUMNS)
+    keys = []
+    for name, entry in mode_rows(result):
+        lo, hi = entry["ci_diff"]
+        table.add_row(
+            name,
+            f"{entry['before']:6.1%}",
+            f"{entry['after']:6.1%}",
+            f"{entry['diff'] * 100:+5.1f}pp",
+            f"[{lo * 100:+.0f},{hi * 100:+.0f}]",
+            f"{entry['p_value']:.2g}",
+            Text(entry["verdict"], style=VERDICT_STYLE[entry["verdict"]]),
+        )
+        keys.append(name)
+    return keys
+
+
+class EvalScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "start_eval", "Evaluate latest run"),
+        Binding("b", "toggle_chart", "Bars/table"),
+        Binding("space", "mark", "Mark to compare"),
+        Binding("d", "compare", "Compare with mark"),
+        Binding("c", "cancel_eval", "Cancel eval"),
+        Binding("escape", "app.pop_screen", "Back", show=False),
+    ]
+
+    def __init__(self, workspace: Workspace, store: Store) -> None:
+        super().__init__()
+        self.workspace, self.store = workspace, store
+        self._rows: list[dict[str, Any]] = []
+        self._mode_keys: list[str] = []
+        self._shown: tuple[object, ...] = ()
+        self.marked: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="eval-title")
+        yield DataTable(id="evals-table", cursor_type="row")
+        yield Static(id="eval-summary")
+        with ContentSwitcher(initial="modes-table", id="eval-body"):
+            yield DataTable(id="modes-table", cursor_type="row", zebra_stripes=True)
+            yield PlotextPlot(id="modes-chart")
+        yield Footer()
+
+    @property
+    def evals_table(self) -> DataTable[Any]:
+        return self.query_one("#evals-table", DataTable)
+
+    @property
+    def modes_table(self) -> DataTable[Any]:
+        return self.query_one("#modes-table", DataTable)
+
+    def on_mount(self) -> None:
+        self.evals_table.add_columns("eval", "run", "status", "rollouts", "started")
+        self.refresh_evals()
+        self.set_interval(1.0, self.refresh_evals)
+        self.modes_table.focus()
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        row = self.evals_table.cursor_row
+        return self._rows[row] if self._rows and 0 <= row < len(self._rows) else None
+
+    def refresh_evals(self) -> None:
+        from tui.launch import reap
+
+        reap()
+        rows = evals.list_evals(self.store)
+        shape = [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in rows]
+        if shape != [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in self._rows]:
+            cursor = self.evals_table.cursor_row
+            self.evals_table.clear()
+            for r in rows:
+                self.evals_table.add_row(
+                    ("● " if r["id"] == self.marked else "") + r["id"],
+                    r["run_id"] or "",
+                    r["shown_status"],
+                    f"{r['done']}/{r['total']}" if r["total"] else "",
+                    (r["created_at"] or "")[:16].replace("T", " "),
+                )
+            if rows:
+                self.evals_table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+        self._rows = rows
+        finished = runs.latest_finished(self.store)
+        hint = f"e: evaluate {finished['id']}" if finished else "train a run first (t)"
+        self.query_one("#eval-title", Static).update(
+            f"[b]Evaluations[/b] · {len(rows)} · {hint} · enter on a mode: its rollouts"
+        )
+        self._show_selected()
+        self.refresh_bindings()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "evals-table":
+            self._show_selected()
+            self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "modes-table" and self.selected and self._mode_keys:
+            from tui.screens.eval_drill import EvalDrillScreen
+
+            mode = self._mode_keys[event.cursor_row]
+            if mode != "tests pass":
+                self.app.push_screen(EvalDrillScreen(self.store, self.selected["id"], mode))
+
+    def _show_selected(self) -> None:
+        row = self.selected
+        summary = self.query_one("#eval-summary", Static)
+        key = (row["id"], row["shown_status"], row["done"]) if row else ()
+        if key == self._shown:
+            return
+        self._shown = key
+        if row is None:
+            summary.update(
+                "No evaluations yet. After a run finishes, press e to evaluate it on held-out tasks."
+            )
+            self.modes_table.clear(columns=True)
+            return
+        if row["status"] != FINISHED or not row["result"]:
+            detail = f"{row['stage'] or 'waiting'} {row['done']}/{row['total']}" if row["total"] else ""
+            error = f"\n[red]{escape(row['error'].strip().splitlines()[-1])}[/]" if row["error"] else ""
+            summary.update(f"[b]{row['id']}[/b] {row['shown_status']} {detail}{error}")
+            self.modes_table.clear(columns=True)
+            self._mode_keys = []
+            return
+        result = row["result"]
+        pass_rate, means = result["pass_rate"], result["means"]
+        steps = means["steps"]
+        summary.update(
+            f"[b]{row['id']}[/b] base vs base + {result['run_id']} · {len(result['tasks'])} tasks × "
+            f"{result['n_per_task']} · tests pass {pass_rate['before']:.0%} → {pass_rate['after']:.0%} · "
+            f"steps {steps['before'] or 0:.1f} → {steps['after'] or 0:.1f}"
+            + "".join(f"\n[yellow]• {escape(w)}[/]" for w in result["warnings"][:3])
+        )
+        self._mode_keys = fill_modes(self.modes_table, result)
+        self._draw_chart(result)
+
+    def _draw_chart(self, result: dict[str, Any]) -> None:
+        plot = self.query_one("#modes-chart", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        names = [name for name, entry in result["modes"].items() if entry["before"] or entry["after"]]
+        if names:
+            before = [result["modes"][n]["before"] * 100 for n in names]
+            after = [result["modes"][n]["after"] * 100 for n in names]
+            plt.multiple_bar(names, [before, after], labels=["before", "after"], orientation="horizontal")  # type: ignore[call-arg]
+        plt.title("rollouts with each failure mode (%)")
+        plot.refresh()
+
+    def action_toggle_chart(self) -> None:
+        switcher = self.query_one("#eval-body", ContentSwitcher)
+        switcher.current = "modes-chart" if switcher.current == "modes-table" else "modes-table"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        row = self.selected
+        if action == "start_eval":
+            return runs.latest_finished(self.store) is not None or None
+        if action == "cancel_eval":
+            return (row is not None and row["shown_status"] in (RUNNING, QUEUED)) or None
+        if action == "mark":
+            return (row is not None and row["status"] == FINISHED) or None
+        if action == "compare":
+            return (
+                row is not None and row["status"] == FINISHED and self.marked not in (None, row["id"])
+            ) or None
+        return True
+
+    def action_start_eval(self) -> None:
+        from tui.launch import launch_eval
+
+        finished = runs.latest_finished(self.store)
+        if finished is not None:
+            eval_id = launch_eval(self.workspace, finished["id"])
+            self.notify(f"evaluation {eval_id} of {finished['id']} started in the background")
+            self.refresh_evals()
+
+    def action_cancel_eval(self) -> None:
+        from tui.commands.evaluate import cancel_eval
+
+        row = self.selected
+        if row is not None:
+            try:
+                self.notify(cancel_eval(self.store, row["id"]))
+            except Exception as exc:  # it ended in between
+                self.notify(str(exc), severity="warning")
+
+    def action_mark(self) -> None:
+        row = self.selected
+        if row is not None:
+            self.marked = None if self.marked == row["id"] else row["id"]
+            self.refresh_evals()
+
+    def action_compare(self) -> None:
+        row = self.selected
+        if row is None or self.marked is None:
+            return
+        from tui.screens.eval_compare import EvalCompareScreen
+
+        self.app.push_screen(EvalCompareScreen(evals.compare_evals(self.store, self.marked, row["id"])))
