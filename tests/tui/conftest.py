@@ -37,3 +37,30 @@ def build_train_workspace(root: Path, label: bool = True) -> Workspace:
     corpus = (root.parent / f"{root.name}-sample.jsonl").read_text().splitlines()[:20]
     build_tiny_model(ws.models_dir / "tiny", corpus, vocab_size=400)
     return ws
+
+
+@pytest.fixture(scope="session")
+def looped_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The headless loop on a small demo: build, label --auto, --train, eval --json.
+
+    Shared by the loop test and the Eval screen tests (it takes about a minute).
+    """
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from tui.cli import main
+    from tui.jobs import build_demo
+
+    ws = Workspace.create(tmp_path_factory.mktemp("loop") / "ws")
+    build_demo(ws, rollouts_per_task=2)
+    assert main(["label", "--auto", "-w", str(ws.root)]) == 0
+    quick = ["--set", "max_steps=4", "--set", "batch_size=4", "--set", "max_length=1024"]
+    assert main(["--train", "-w", str(ws.root), *quick]) == 0
+    with ws.store() as store:
+        heldout = [t.id for t in store.tasks() if t.split == "heldout"][:2]
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        code = main(["eval", "-w", str(ws.root), "--n", "2", "--tasks", ",".join(heldout), "--json"])
+    assert code == 0
+    return {"ws": ws, "result": json.loads(buffer.getvalue()), "tasks": heldout}

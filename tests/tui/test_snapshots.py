@@ -97,3 +97,41 @@ def ws_with_runs(ws_here):
 @pytest.mark.parametrize("size", SIZES)
 def test_train_screen(snap_compare, ws_with_runs, size):
     assert snap_compare(make_app(ws_with_runs), terminal_size=size, press=["t"])
+
+
+@pytest.fixture
+def ws_with_eval(ws_here):
+    from storage import evals, runs
+
+    ws = Workspace.open(Path(ws_here))
+    with ws.store() as store:
+        runs.create_run(store, {}, "run-1")
+        ids = [r[0] for r in store.db.execute("SELECT id FROM rollouts ORDER BY id")]
+        for index, rollout_id in enumerate(ids):
+            policy = "scored:tiny" if index % 2 == 0 else "scored:tiny+run-1"
+            store.db.execute(
+                "UPDATE rollouts SET eval_id = 'eval-1', policy = ? WHERE id = ?", [policy, rollout_id]
+            )
+        config = {
+            "tasks": ["t0", "t1"],
+            "n": 4,
+            "seed": 1000,
+            "before_policy": "scored:tiny",
+            "after_policy": "scored:tiny+run-1",
+        }
+        evals.create_eval(store, "run-1", config, "eval-1")
+        evals.end_eval(
+            store, "eval-1", "finished", result=evals.comparison(store, "eval-1"), done=48, total=48
+        )
+        store.db.execute("UPDATE evals SET created_at = '2026-01-01T00:00:00.000+00:00'")
+    return ws_here
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_eval_screen(snap_compare, ws_with_eval, size):
+    assert snap_compare(make_app(ws_with_eval), terminal_size=size, press=["v"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_eval_chart(snap_compare, ws_with_eval, size):
+    assert snap_compare(make_app(ws_with_eval), terminal_size=size, press=["v", "b"])

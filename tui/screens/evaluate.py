@@ -135,7 +135,9 @@ class EvalScreen(Screen[None]):
             self.refresh_bindings()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "modes-table" and self.selected and self._mode_keys:
+        if event.data_table.id == "evals-table":  # enter on an evaluation: into its modes
+            self.modes_table.focus()
+        elif self.selected and self._mode_keys:
             from tui.screens.eval_drill import EvalDrillScreen
 
             mode = self._mode_keys[event.cursor_row]
@@ -165,12 +167,15 @@ class EvalScreen(Screen[None]):
         result = row["result"]
         pass_rate, means = result["pass_rate"], result["means"]
         steps = means["steps"]
-        summary.update(
+        text = Text.from_markup(
             f"[b]{row['id']}[/b] base vs base + {result['run_id']} · {len(result['tasks'])} tasks × "
             f"{result['n_per_task']} · tests pass {pass_rate['before']:.0%} → {pass_rate['after']:.0%} · "
             f"steps {steps['before'] or 0:.1f} → {steps['after'] or 0:.1f}"
-            + "".join(f"\n[yellow]• {escape(w)}[/]" for w in result["warnings"][:3])
         )
+        text.no_wrap, text.overflow = True, "ellipsis"
+        for warning in result["warnings"][:3]:  # the worst first; all of them in `eval` and --markdown
+            text.append("\n• " + warning, style="yellow")
+        summary.update(text)
         self._mode_keys = fill_modes(self.modes_table, result)
         self._draw_chart(result)
 
@@ -188,8 +193,12 @@ class EvalScreen(Screen[None]):
         plot.refresh()
 
     def action_toggle_chart(self) -> None:
+        """The chart takes the whole screen: thirteen pairs of bars need the rows."""
         switcher = self.query_one("#eval-body", ContentSwitcher)
         switcher.current = "modes-chart" if switcher.current == "modes-table" else "modes-table"
+        self.set_class(switcher.current == "modes-chart", "-charting")
+        if switcher.current == "modes-table":
+            self.modes_table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         row = self.selected

@@ -1,0 +1,81 @@
+"""`eval` through the real command line, after a real (short) training run on the demo."""
+
+import json
+
+import pytest
+
+from storage import evals, runs
+from tests.tui.conftest import build_workspace
+from tui.cli import main
+
+
+def test_the_headless_loop_ends_in_the_documented_json(looped_ws):
+    result, tasks = looped_ws["result"], looped_ws["tasks"]
+    assert result["run_id"] == "run-1" and result["tasks"] == tasks
+    assert result["n"] == {"before": 4, "after": 4}
+    assert set(result["pass_rate"]) >= {"before", "after"}
+    assert "tests.never_run" in result["modes"] and "loop.repeat" in result["modes"]
+    for entry in result["modes"].values():
+        assert {"before", "after", "diff", "ci_diff", "p_value"} <= set(entry)
+        lo, hi = entry["ci_diff"]
+        assert -1 <= lo <= entry["diff"] <= hi <= 1 and 0 <= entry["p_value"] <= 1
+        assert entry["diff"] == pytest.approx(entry["after"] - entry["before"])
+
+
+def test_both_sides_ran_the_same_seeds_and_are_tagged(looped_ws):
+    ws, result = looped_ws["ws"], looped_ws["result"]
+    with ws.store() as store:
+        before = evals.summaries(store, result["eval_id"], "before")
+        after = evals.summaries(store, result["eval_id"], "after")
+        policies = {
+            r[0]
+            for r in store.db.execute("SELECT policy FROM rollouts WHERE eval_id = ?", [result["eval_id"]])
+        }
+        training_rollouts = store.scalar("SELECT count(*) FROM rollouts WHERE eval_id IS NULL")
+    assert sorted((s["task_id"], s["seed"]) for s in before) == sorted(
+        (s["task_id"], s["seed"]) for s in after
+    )
+    assert policies == {result["policies"]["before"], result["policies"]["after"]}
+    assert result["policies"]["after"].endswith("+run-1") and "+" not in result["policies"]["before"]
+    assert training_rollouts == 32  # eval rollouts are not mixed into the training data
+
+
+def test_the_rates_are_the_stored_rollouts_counted_again(looped_ws):
+    ws, result = looped_ws["ws"], looped_ws["result"]
+    with ws.store() as store:
+        for side in ("before", "after"):
+            rows = evals.summaries(store, result["eval_id"], side)
+            for mode, entry in result["modes"].items():
+                assert entry[side] == pytest.approx(sum(mode in r["flags"] for r in rows) / len(rows))
+            passed = sum(bool(r["tests_passed"]) for r in rows) / len(rows)
+            assert result["pass_rate"][side] == pytest.approx(passed)
+
+
+def test_show_prints_a_finished_eval_as_json_and_markdown(looped_ws, capsys):
+    ws, result = looped_ws["ws"], looped_ws["result"]
+    capsys.readouterr()
+    assert main(["eval", "-w", str(ws.root), "--show", result["eval_id"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == result
+    assert main(["eval", "-w", str(ws.root), "--show", result["eval_id"], "--markdown"]) == 0
+    text = capsys.readouterr().out
+    assert "| Mode |" in text and "tests.never_run" in text
+
+
+def test_eval_without_a_finished_run_is_refused(tmp_path, capsys):
+    ws = build_workspace(tmp_path / "ws")
+    assert main(["eval", "-w", str(ws.root)]) == 2
+    assert "no finished training run" in capsys.readouterr().err
+    assert main(["eval", "-w", str(ws.root), "--run", "run-9"]) == 2
+    assert "no run run-9" in capsys.readouterr().err
+    assert main(["eval", "-w", str(ws.root), "--show", "eval-4"]) == 2
+    with ws.store() as store:
+        assert evals.list_evals(store) == [] and runs.list_runs(store) == []
+
+
+def test_eval_of_a_run_that_did_not_finish_is_refused(looped_ws, capsys):
+    ws = looped_ws["ws"]
+    with ws.store() as store:
+        runs.create_run(store, {}, "half")
+        runs.end_run(store, "half", "cancelled")
+    assert main(["eval", "-w", str(ws.root), "--run", "half"]) == 2
+    assert "only a finished run" in capsys.readouterr().err

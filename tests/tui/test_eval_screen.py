@@ -1,0 +1,93 @@
+"""The Eval screen on a real evaluation: the table, the drill-down to rollouts, compare, start."""
+
+import re
+import time
+
+from textual.widgets import DataTable, Static
+
+from storage import evals
+from tui.app import make_app
+from tui.screens.eval_compare import EvalCompareScreen
+from tui.screens.eval_drill import EvalDrillScreen
+from tui.screens.evaluate import EvalScreen
+from tui.screens.rollout_detail import RolloutDetailScreen
+
+
+def rows(table):
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def wait_until(pilot, condition, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.3)
+    raise AssertionError("timed out")
+
+
+async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):
+    ws, result = looped_ws["ws"], looped_ws["result"]
+    app = make_app(ws.root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        screen = app.screen
+        assert isinstance(screen, EvalScreen)
+        table = screen.query_one("#modes-table", DataTable)
+        shown = {r[0]: r for r in rows(table)}
+        assert set(result["modes"]) | {"overall", "tests pass"} == set(shown)
+        mode = next(m for m, e in result["modes"].items() if e["before"] or e["after"])
+        assert shown[mode][1].strip() == f"{result['modes'][mode]['before']:.1%}"
+        assert shown[mode][6] == result["modes"][mode]["verdict"]
+
+        table.focus()
+        table.move_cursor(row=list(shown).index(mode))
+        await pilot.press("enter")
+        drill = app.screen
+        assert isinstance(drill, EvalDrillScreen)
+        with ws.store() as store:
+            flagged_before = [
+                s for s in evals.summaries(store, result["eval_id"], "before") if mode in s["flags"]
+            ]
+        assert f"{len(flagged_before)} of" in str(drill.query_one("#drill-title", Static).render())
+        drill_table = drill.query_one("#drill-table", DataTable)
+        assert drill_table.row_count >= max(1, len(flagged_before))
+        await pilot.press("enter")
+        assert isinstance(app.screen, RolloutDetailScreen)
+        opened = app.screen.rollout_id
+        first_before, first_after = drill.cells[0]
+        assert opened == (first_before or first_after)["id"]
+
+
+async def test_two_evaluations_compare_and_a_new_one_starts_detached(looped_ws):
+    ws, tasks = looped_ws["ws"], looped_ws["tasks"]
+    text = ws.config_path.read_text()
+    text = re.sub(r'^tasks = "heldout"', f'tasks = "{",".join(tasks)}"', text, flags=re.M)
+    ws.config_path.write_text(
+        re.sub(r"^n = 8 ( *# rollouts per task and side)", r"n = 1 \1", text, flags=re.M)
+    )
+    app = make_app(ws.root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        screen = app.screen
+        before = screen.query_one("#evals-table", DataTable).row_count
+        assert before >= 1
+        await pilot.press("e")  # evaluates the latest finished run in a detached process
+        await wait_until(pilot, lambda: screen.query_one("#evals-table", DataTable).row_count == before + 1)
+        await wait_until(
+            pilot,
+            lambda: rows(screen.query_one("#evals-table", DataTable))[0][2] in ("finished", "failed"),
+            timeout=400,
+        )
+        newest = rows(screen.query_one("#evals-table", DataTable))[0]
+        assert newest[2] == "finished" and newest[3] == "4/4"
+
+        table = screen.query_one("#evals-table", DataTable)
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.press("space")
+        table.move_cursor(row=0)
+        await pilot.pause()
+        await pilot.press("d")
+        assert isinstance(app.screen, EvalCompareScreen)
+        assert app.screen.result["n"] == {"before": 4, "after": 2}  # the marked eval's tuned side first
