@@ -108,12 +108,16 @@ def latest_finished(store: Store) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
-def metric_series(store: Store, run_id: str, split: str = "train") -> dict[str, list[tuple[int, float]]]:
-    """name -> [(step, value), ...] in step order, for the curves."""
+def metric_series(
+    store: Store, run_id: str, split: str = "train", names: tuple[str, ...] = ()
+) -> dict[str, list[tuple[int, float]]]:
+    """name -> [(step, value), ...] in step order, for the curves (only `names` when given)."""
     series: dict[str, list[tuple[int, float]]] = {}
+    only = f" AND name IN ({', '.join('?' * len(names))})" if names else ""
     for name, step, value in store.db.execute(
-        "SELECT name, step, value FROM run_metrics WHERE run_id = ? AND split = ? ORDER BY step, rowid",
-        [run_id, split],
+        "SELECT name, step, value FROM run_metrics WHERE run_id = ? AND split = ?"
+        f"{only} ORDER BY step, rowid",
+        [run_id, split, *names],
     ):
         series.setdefault(name, []).append((step, value))
     return series

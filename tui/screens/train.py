@@ -26,6 +26,7 @@ from tui.widgets.curves import Curves
 
 LOG_TAIL_BYTES = 32_000
 RESUMABLE = (CANCELLED, LOST, FAILED)
+CURVE_METRICS = ("loss", "rewards/accuracies", "rewards/margins")
 
 
 def log_tail(path: str | None, lines: int = 200) -> list[str]:
@@ -98,6 +99,7 @@ class TrainScreen(Screen[None]):
         self.workspace, self.store = workspace, store
         self._rows: list[dict[str, Any]] = []
         self._log_key: tuple[str | None, int] = (None, -1)
+        self._curves_key: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(id="train-title")
@@ -176,12 +178,13 @@ class TrainScreen(Screen[None]):
             summary.update("No runs yet. Press n to start one on the decided pairs.")
             return
         summary.update(summary_text(row))
-        self.query_one("#loss-curve", Curves).show(
-            runs.metric_series(self.store, row["id"]), runs.metric_series(self.store, row["id"], "eval")
-        )
-        self.query_one("#reward-curve", Curves).show(
-            runs.metric_series(self.store, row["id"]), runs.metric_series(self.store, row["id"], "eval")
-        )
+        key = (row["id"], row["step"], row["shown_status"])
+        if key != self._curves_key:  # a long run has many metrics: read them when they changed
+            self._curves_key = key
+            train = runs.metric_series(self.store, row["id"], "train", CURVE_METRICS)
+            validation = runs.metric_series(self.store, row["id"], "eval", CURVE_METRICS)
+            self.query_one("#loss-curve", Curves).show(train, validation)
+            self.query_one("#reward-curve", Curves).show(train, validation)
         self._show_log(row)
 
     def _show_log(self, row: dict[str, Any]) -> None:
