@@ -79,3 +79,13 @@ def test_eval_of_a_run_that_did_not_finish_is_refused(looped_ws, capsys):
         runs.end_run(store, "half", "cancelled")
     assert main(["eval", "-w", str(ws.root), "--run", "half"]) == 2
     assert "only a finished run" in capsys.readouterr().err
+
+
+def test_a_queued_eval_that_cannot_start_says_why(tmp_path, capsys):
+    ws = build_workspace(tmp_path / "ws")
+    with ws.store() as store:
+        eval_id = evals.create_eval(store, None, {})
+    assert main(["eval", "-w", str(ws.root), "--eval-id", eval_id]) == 2
+    with ws.store() as store:
+        row = evals.get_eval(store, eval_id)
+    assert row["status"] == "failed" and "no finished training run" in row["error"]

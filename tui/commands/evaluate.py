@@ -36,38 +36,49 @@ def evaluate(args: argparse.Namespace) -> int:
     with ws.store() as store:
         if args.show:
             return _print(store, args.show, args, config.eval.alpha)
-        run = _pick_run(store, args.run)
         try:
-            tasks = service.select_tasks(store, args.tasks or config.eval.tasks)
-        except ValueError as exc:
-            raise BadInput(str(exc)) from exc
-        if not tasks:
-            raise BadInput(
-                f"no runnable tasks match {args.tasks or config.eval.tasks!r} "
-                "(held-out tasks have split = heldout in their task.toml)"
-            )
-        n = args.n or config.eval.n
-        seed = config.eval.seed if args.seed is None else args.seed
-        base_model = Path(run["config"].get("base_model") or config.policy.model)
-        eval_config = {
-            "tasks": [t.id for t in tasks],
-            "n": n,
-            "seed": seed,
-            "base_model": str(base_model),
-            "adapter": run["adapter_path"],
-            "before_policy": "",
-            "after_policy": "",
-        }
-        eval_id = _adopt_or_create(store, args.eval_id, run["id"], eval_config)
-        stop = threading.Event()
-        status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, base_model, stop, quiet=args.json)
-        if status != FINISHED:
-            evals.end_eval(store, eval_id, status, error=error)
-            err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
-            return EXIT_FAILURE
-        result = evals.comparison(store, eval_id, config.eval.alpha)
-        evals.end_eval(store, eval_id, FINISHED, result=result, stage="done")
-        return _print(store, eval_id, args, config.eval.alpha)
+            return _evaluate(ws, store, args)
+        except BadInput as exc:  # the row the TUI made must say why nothing ran
+            queued = evals.get_eval(store, args.eval_id) if args.eval_id else None
+            if queued is not None and queued["status"] == QUEUED:
+                evals.end_eval(store, args.eval_id, FAILED, error=str(exc))
+            raise
+
+
+def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
+    config = ws.config()
+    run = _pick_run(store, args.run)
+    try:
+        tasks = service.select_tasks(store, args.tasks or config.eval.tasks)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    if not tasks:
+        raise BadInput(
+            f"no runnable tasks match {args.tasks or config.eval.tasks!r} "
+            "(held-out tasks have split = heldout in their task.toml)"
+        )
+    n = args.n or config.eval.n
+    seed = config.eval.seed if args.seed is None else args.seed
+    base_model = Path(run["config"].get("base_model") or config.policy.model)
+    eval_config = {
+        "tasks": [t.id for t in tasks],
+        "n": n,
+        "seed": seed,
+        "base_model": str(base_model),
+        "adapter": run["adapter_path"],
+        "before_policy": "",
+        "after_policy": "",
+    }
+    eval_id = _adopt_or_create(store, args.eval_id, run["id"], eval_config)
+    stop = threading.Event()
+    status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, base_model, stop, quiet=args.json)
+    if status != FINISHED:
+        evals.end_eval(store, eval_id, status, error=error)
+        err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
+        return EXIT_FAILURE
+    result = evals.comparison(store, eval_id, config.eval.alpha)
+    evals.end_eval(store, eval_id, FINISHED, result=result, stage="done")
+    return _print(store, eval_id, args, config.eval.alpha)
 
 
 def _pick_run(store: Store, run_id: str | None) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class TrainScreen(Screen[None]):
         Binding("c", "cancel_run", "Cancel run"),
         Binding("R", "resume_run", "Resume"),
         Binding("enter", "summary", "Summary"),
+        Binding("e", "evaluate_run", "Evaluate"),
         Binding("escape", "app.pop_screen", "Back", show=False),
     ]
 
@@ -208,7 +209,7 @@ class TrainScreen(Screen[None]):
             return status in (RUNNING, QUEUED) or None
         if action == "resume_run":
             return (status in RESUMABLE and bool(row and row["config"].get("train"))) or None
-        if action == "summary":
+        if action in ("summary", "evaluate_run"):
             return status == FINISHED or None
         return True
 
@@ -261,3 +262,12 @@ class TrainScreen(Screen[None]):
         card = Path(row["adapter_path"]) / "README.md"
         text = card.read_text(encoding="utf-8") if card.exists() else summary_text(row)
         self.app.push_screen(RunSummaryScreen(row["id"], text))
+
+    def action_evaluate_run(self) -> None:
+        """Evaluate this run on held-out tasks, detached like a run; follow it on `v`."""
+        from tui.launch import launch_eval
+
+        row = self.selected
+        if row is not None and row["status"] == FINISHED:
+            eval_id = launch_eval(self.workspace, row["id"])
+            self.notify(f"evaluation {eval_id} of {row['id']} started in the background (v to follow)")
