@@ -17,6 +17,7 @@ from core.export import Granularity, NotExportable, preference_row
 from core.pairs import Scored, mine
 from core.schema import Decision, Preference, PreferenceSource, Task
 from storage.ingest import load_checks
+from storage.runs import list_runs
 from storage.store import Store
 
 
@@ -165,11 +166,11 @@ def status(store: Store) -> dict[str, Any]:
         "runs": [
             {
                 "id": r["id"],
-                "status": r["status"],
+                "status": r["shown_status"],  # `lost` when a running job stopped beating
                 "adapter_path": r["adapter_path"],
                 "final_metrics": r["final_metrics"],
             }
-            for r in store.runs()
+            for r in reversed(list_runs(store))
         ],
         "evals": [{"id": e["id"], "run_id": e["run_id"]} for e in store.evals()],
     }

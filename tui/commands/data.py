@@ -103,6 +103,13 @@ def status(args: argparse.Namespace) -> int:
     for check, rate in sorted(doc["flag_rates"].items(), key=lambda kv: -kv[1]):
         table.add_row(check, f"{rate:6.1%}")
     out.print(table)
-    if doc["runs"]:
-        out.print(f"runs: {len(doc['runs'])}; evals: {len(doc['evals'])}")
+    for run in doc["runs"]:
+        accuracy = run["final_metrics"].get("eval_rewards/accuracies")
+        shown = f", validation accuracy {accuracy:.2f}" if accuracy is not None else ""
+        out.print(
+            f"run {run['id']}: {run['status']}{shown}"
+            + (f", adapter {run['adapter_path']}" if run["adapter_path"] else "")
+        )
+    if doc["evals"]:
+        out.print(f"evaluations: {', '.join(e['id'] + ' (' + str(e['run_id']) + ')' for e in doc['evals'])}")
     return EXIT_OK
