@@ -113,12 +113,28 @@ class TrainConfig(Section):
     max_steps: int = -1  # > 0 stops after this many optimiser steps
     learning_rate: float = Field(default=5e-4, gt=0)
     beta: float = Field(default=0.1, gt=0)
-    loss_type: str = "sigmoid"
+    loss_type: Literal[
+        "sigmoid",
+        "hinge",
+        "ipo",
+        "exo_pair",
+        "nca_pair",
+        "robust",
+        "bco_pair",
+        "sppo_hard",
+        "aot",
+        "aot_unpaired",
+        "apo_zero",
+        "apo_down",
+        "discopop",
+        "sft",
+        "sigmoid_norm",
+    ] = "sigmoid"  # TRL's DPO losses
     batch_size: int = Field(default=8, ge=1)
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     max_length: int = Field(default=2048, ge=16)  # prompt + completion tokens
     truncation_mode: Literal["keep_start", "keep_end"] = "keep_start"  # TRL deprecates keep_end
-    warmup_ratio: float = Field(default=0.0, ge=0.0, le=1.0)
+    warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)  # transformers reads >= 1 as steps
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
@@ -182,7 +198,9 @@ def _toml_value(text: str) -> Any:
     """`3`, `1e-4`, `true`, `"x"`, `["a", "b"]` as TOML; anything else as a plain string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text.startswith(("[", "{", '"')):  # meant as TOML, and broken: say so
+            raise ConfigError(f"--set value {text!r} is not valid TOML: {exc}") from exc
         return text
 
 

@@ -16,9 +16,11 @@ from core.checks import REGISTRY
 from core.evaluate.compare import compare
 from storage.jobs import QUEUED, RUNNING, shown_status
 from storage.rows import now
+from storage.runs import RUN_ID
 from storage.store import Store
 
 SIDES = ("before", "after")
+POLICY_ERROR = "policy_error"  # a rollout's exit status when the model could not answer
 JSON_COLUMNS = ("config", "result")
 
 
@@ -34,6 +36,8 @@ def next_eval_id(store: Store) -> str:
 def create_eval(store: Store, run_id: str | None, config: dict[str, Any], eval_id: str | None = None) -> str:
     with store.write():
         eval_id = eval_id or next_eval_id(store)
+        if not RUN_ID.match(eval_id):
+            raise ValueError(f"evaluation id {eval_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
         if store.scalar("SELECT count(*) FROM evals WHERE id = ?", [eval_id]):
             raise ValueError(f"an evaluation named {eval_id} already exists")
         store.db.execute(
@@ -98,14 +102,32 @@ def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) ->
     return out
 
 
-def comparison(store: Store, eval_id: str, alpha: float = 0.05) -> dict[str, Any]:
-    """The `eval --json` document (keys documented in the README)."""
+def comparison(
+    store: Store, eval_id: str, alpha: float = 0.05, disabled: list[str] | tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The `eval --json` document (keys documented in the README).
+
+    Disabled checks are left out: a rate of 0% for a check that never ran would read as "absent".
+    Rollouts that ended in a policy error (the model unreachable) are counted and warned about.
+    """
     row = get_eval(store, eval_id)
     if row is None:
         raise ValueError(f"no evaluation {eval_id}")
     before, after = summaries(store, eval_id, "before"), summaries(store, eval_id, "after")
     seen = {f for s in before + after for f in s["flags"]}
-    result = compare(before, after, sorted(set(REGISTRY) | seen), alpha=alpha)
+    modes = sorted((set(REGISTRY) | seen) - set(disabled))
+    result = compare(before, after, modes, alpha=alpha)
+    errors = {
+        side: sum(r["exit_status"] == POLICY_ERROR for r in rows)
+        for side, rows in (("before", before), ("after", after))
+    }
+    for side, count in errors.items():
+        if count:
+            result["warnings"].insert(
+                0,
+                f"{count} of {result['n'][side]} {side} rollouts ended in a policy error (the model was "
+                "unreachable or failed): their flags say nothing about behaviour",
+            )
     config = row["config"]
     return {
         "eval_id": eval_id,
@@ -114,6 +136,7 @@ def comparison(store: Store, eval_id: str, alpha: float = 0.05) -> dict[str, Any
         "n_per_task": config.get("n"),
         "seed": config.get("seed"),
         "policies": {side: side_policy(config, side) for side in SIDES},
+        "policy_errors": errors,
         **result,
     }
 

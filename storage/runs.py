@@ -81,6 +81,13 @@ def record_metrics(
         store.db.execute("UPDATE runs SET step = max(step, ?) WHERE id = ?", [step, run_id])
 
 
+def forget_metrics_after(store: Store, run_id: str, step: int) -> None:
+    """A resumed run trains the steps after its checkpoint again: drop their first logging."""
+    with store.write():
+        store.db.execute("DELETE FROM run_metrics WHERE run_id = ? AND step > ?", [run_id, step])
+        store.db.execute("UPDATE runs SET step = ? WHERE id = ?", [step, run_id])
+
+
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     for key in JSON_COLUMNS:
         row[key] = json.loads(row[key] or "{}")

@@ -17,6 +17,7 @@ from core.export import Granularity, NotExportable, preference_row
 from core.pairs import Scored, mine
 from core.schema import Decision, Preference, PreferenceSource, Task
 from storage.ingest import load_checks
+from storage.jobs import shown_status
 from storage.runs import list_runs
 from storage.store import Store
 
@@ -172,7 +173,7 @@ def status(store: Store) -> dict[str, Any]:
             }
             for r in reversed(list_runs(store))
         ],
-        "evals": [{"id": e["id"], "run_id": e["run_id"]} for e in store.evals()],
+        "evals": [{"id": e["id"], "run_id": e["run_id"], "status": shown_status(e)} for e in store.evals()],
     }
 
 

@@ -245,4 +245,8 @@ class Store:
         return out
 
     def evals(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT id, run_id, status, created_at FROM evals ORDER BY created_at"))
+        return list(
+            self.db.query(
+                "SELECT id, run_id, status, pid, heartbeat, created_at FROM evals ORDER BY created_at"
+            )
+        )

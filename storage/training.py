@@ -82,11 +82,15 @@ def plan_run(ws: Workspace, config: Config, store: Store) -> Plan:
     check_disk(ws.runs_dir, settings.min_free_disk_mb)
     split, skipped = dataset_split(store, settings)
     if not split.train:
-        which = "human-confirmed " if settings.human_only else ""
-        raise TrainError(
-            f"no {which}preferences to train on yet: decide pairs in the TUI (or accept the mined "
+        hint = (
+            "no human-confirmed preferences to train on yet: decide pairs in the TUI (l), "
+            "or train without --human-only to use the automatic ones"
+            if settings.human_only
+            else "no preferences to train on yet: decide pairs in the TUI (or accept the mined "
             "proposals with `agentpref-tui label --auto`), then train"
-            + (f" ({len(skipped)} decided pair(s) could not be exported)" if skipped else "")
+        )
+        raise TrainError(
+            hint + (f" ({len(skipped)} decided pair(s) could not be exported)" if skipped else "")
         )
     return Plan(base_model=base, settings=settings, split=split, skipped=skipped)
 

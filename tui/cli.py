@@ -193,6 +193,8 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         if args.train or args.cancel or args.resume:
             return train.train(args)
+        if args.overrides or args.human_only or args.run_id:
+            raise BadInput("--set, --human-only and --run-id apply to a training run: add --train")
         if args.demo:
             return workspace.demo(args)
         return workspace.open_app(args)

@@ -6,6 +6,7 @@ torch and transformers are imported here, lazily, never by the headless data ste
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ def quiet_transformers() -> None:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    # transformers 5 renamed gradient checkpointing and warns on every model load; not the user's doing.
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated", category=FutureWarning)
 
 
 def pick_device(requested: str = "auto") -> str:

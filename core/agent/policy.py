@@ -50,7 +50,12 @@ def build_policy(cfg: PolicyConfig, workspace_root: Path, adapter: Path | None =
     if cfg.kind == "openai":
         from core.agent.openai_policy import OpenAIPolicy
 
-        return OpenAIPolicy(cfg, model_name=adapter.name if adapter else cfg.model)
+        # A run's adapter is served under the run's id (the model card says
+        # `--lora-modules RUN_ID=runs/RUN_ID/adapter`); any other folder under its own name.
+        served = (
+            (adapter.parent.name if adapter.name == "adapter" else adapter.name) if adapter else cfg.model
+        )
+        return OpenAIPolicy(cfg, model_name=served)
     from core.agent.model import load_model
 
     model_path = _resolve(workspace_root, cfg.model)

@@ -129,7 +129,13 @@ def _change_lines(result: Mapping[str, Any], verdict: str) -> list[str]:
         ("Rollouts with any flag", result["overall"]),
         ("The test pass rate", result["pass_rate"]),
     ]
-    return [_change_line(label, e) for label, e in rows if e["verdict"] == verdict]
+    # A worse tests.never_run gets its own, plainer line (see _never_run_line), not this one too.
+    duplicate = f"{NEVER_RUN} " if verdict == "worse" else None
+    return [
+        _change_line(label, e)
+        for label, e in rows
+        if e["verdict"] == verdict and not (duplicate and label.startswith(duplicate))
+    ]
 
 
 def _early_finish_line(means: Mapping[str, Any], pass_rate: Mapping[str, Any]) -> str | None:

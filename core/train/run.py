@@ -115,12 +115,30 @@ def _reporter(hooks: RunHooks) -> Any:
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if state.is_world_process_zero:
                 hooks.on_step(state.global_step, state.max_steps)
-            if hooks.stop_requested():
+            if _agreed_stop(hooks.stop_requested()):
                 self.cancelled = True
                 control.should_save = True
                 control.should_training_stop = True
 
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.cancelled:  # stop means stop: no validation pass on the way out
+                control.should_evaluate = False
+
     return Reporter()
+
+
+def _agreed_stop(requested: bool) -> bool:
+    """Under several processes the main one decides for all, or the others would hang in NCCL."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.num_processes <= 1:
+        return requested
+    from accelerate.utils import broadcast_object_list
+
+    flag = [requested]
+    broadcast_object_list(flag, from_process=0)
+    return bool(flag[0])
 
 
 def _dpo_config(spec: RunSpec, options: dict[str, Any], has_validation: bool) -> Any:

@@ -66,3 +66,12 @@ def test_latest_finished_run(store):
     runs.end_run(store, first, "finished", adapter_path="a")
     runs.end_run(store, second, "failed", error="boom")
     assert runs.latest_finished(store)["id"] == first
+
+
+def test_a_resumed_run_forgets_the_metrics_after_its_checkpoint(store):
+    run_id = runs.create_run(store, {})
+    for step in range(1, 6):
+        runs.record_metrics(store, run_id, step, None, "train", {"loss": 1.0 / step})
+    runs.forget_metrics_after(store, run_id, 3)
+    assert [s for s, _ in runs.metric_series(store, run_id)["loss"]] == [1, 2, 3]
+    assert runs.get_run(store, run_id)["step"] == 3

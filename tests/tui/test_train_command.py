@@ -143,6 +143,9 @@ def test_sigterm_cancels_after_saving_and_resume_finishes(labelled):
         row = runs.get_run(store, "stopme")
     assert row["status"] == "cancelled", row
     stopped_at = row["step"]
+    with labelled.store() as store:
+        evaluated = [s for s, _ in runs.metric_series(store, "stopme", "eval").get("loss", [])]
+    assert stopped_at not in evaluated  # cancelling does not run a validation pass on the way out
     assert 2 <= stopped_at < 40
     checkpoints = list((labelled.root / "runs" / "stopme" / "checkpoints").glob("checkpoint-*"))
     assert [c.name for c in checkpoints] == [f"checkpoint-{stopped_at}"]
@@ -155,3 +158,14 @@ def test_sigterm_cancels_after_saving_and_resume_finishes(labelled):
     assert steps == list(range(1, 41))  # the resumed run went on from the checkpoint, not from step 1
     log = (labelled.root / "runs" / "stopme" / "train.log").read_text()
     assert f"resuming run stopme from checkpoint-{stopped_at}" in log
+
+
+def test_options_that_need_train_and_bad_run_names_are_refused(labelled, capsys):
+    assert main(["-w", str(labelled.root), "--set", "max_steps=3"]) == 2
+    assert "add --train" in capsys.readouterr().err
+    assert main(["--train", "-w", str(labelled.root), "--run-id", "bad name"]) == 2
+    assert "use letters, digits" in capsys.readouterr().err
+    assert main(["--train", "-w", str(labelled.root), "--set", 'target_modules=["q_proj"']) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert main(["--train", "-w", str(labelled.root), "--set", "loss_type=bogus"]) == 2
+    assert "train.loss_type" in capsys.readouterr().err

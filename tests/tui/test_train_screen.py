@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from textual.widgets import DataTable, Input, Log, Static
+from textual.widgets import DataTable, Input, RichLog, Static
 
 from storage import runs
 from tests.tui.conftest import build_train_workspace
@@ -62,7 +62,7 @@ async def test_form_starts_a_detached_run_that_the_screen_follows_to_the_end(ws)
         assert stored["config"]["train"]["max_steps"] == 3 and stored["config"]["train"]["batch_size"] == 2
         assert (ws.runs_dir / row[0] / "adapter" / "adapter_config.json").is_file()
         await pilot.pause(1.2)
-        lines = app.screen.query_one("#run-log", Log).lines
+        lines = [strip.text for strip in app.screen.query_one("#run-log", RichLog).lines]
         assert any("finished after 3 steps" in line for line in lines)
         await pilot.press("enter")  # the model card
         assert type(app.screen).__name__ == "RunSummaryScreen"
@@ -119,7 +119,8 @@ async def test_a_run_that_stopped_beating_shows_as_lost_with_its_log(ws):
         table.move_cursor(row=[r[0] for r in table_cells(app.screen)].index(failed))
         await pilot.pause()
         assert "No space left on device" in str(app.screen.query_one("#run-summary", Static).render())
-        assert any("No space left" in line for line in app.screen.query_one("#run-log", Log).lines)
+        log_lines = [strip.text for strip in app.screen.query_one("#run-log", RichLog).lines]
+        assert any("No space left" in line for line in log_lines)
 
 
 def test_runs_table_json_is_stable(ws):

@@ -76,7 +76,17 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
         evals.end_eval(store, eval_id, status, error=error)
         err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
         return EXIT_FAILURE
-    result = evals.comparison(store, eval_id, config.eval.alpha)
+    result = evals.comparison(store, eval_id, config.eval.alpha, config.checks.disabled)
+    errors, n = result["policy_errors"], result["n"]
+    broken = [side for side in ("before", "after") if n[side] and errors[side] == n[side]]
+    if broken:
+        message = (
+            f"every rollout of the {' and '.join(broken)} side ended in a policy error (the model could "
+            f"not be reached or loaded), so there is nothing to compare; open the rollouts of {eval_id}"
+        )
+        evals.end_eval(store, eval_id, FAILED, error=message, result=result)
+        err.print(f"[red]evaluation {eval_id} failed[/]: {escape(message)}", soft_wrap=True)
+        return EXIT_FAILURE
     evals.end_eval(store, eval_id, FINISHED, result=result, stage="done")
     return _print(store, eval_id, args, config.eval.alpha)
 
@@ -111,7 +121,10 @@ def _adopt_or_create(store: Store, eval_id: str | None, run_id: str, config: dic
         if row is not None:
             evals.update_eval(store, eval_id, run_id=run_id, config=config)
             return eval_id
-    return evals.create_eval(store, run_id, config, eval_id)
+    try:
+        return evals.create_eval(store, run_id, config, eval_id)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def _roll_out(
@@ -133,7 +146,11 @@ def _roll_out(
         stop.set()
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    policy = ws.config().policy.model_copy(update={"model": str(base_model)})
+    # The base side is the run's base model with no adapter at all ([policy] adapter ignored);
+    # a served model (openai) keeps its served name, and the run's adapter is asked for by run id.
+    configured = ws.config().policy
+    model = configured.model if configured.kind == "openai" else str(base_model)
+    policy = configured.model_copy(update={"model": model, "adapter": ""})
     total = 2 * n * len(tasks)
     evals.start_eval(store, eval_id, os.getpid())
     evals.update_eval(store, eval_id, done=0, total=total)

@@ -74,7 +74,7 @@ def train(args: argparse.Namespace) -> int:
         raise BadInput("under accelerate launch every process must name the same run: add --run-id NAME")
     with ws.store() as store:
         if args.resume:
-            run_id, config, base = _resume_settings(ws, store, args)
+            run_id, config, base = _resume_settings(ws, store, args, check_status=rank == 0)
         else:
             config = apply_overrides(ws.config(), args.overrides)
             if args.human_only:
@@ -87,7 +87,9 @@ def train(args: argparse.Namespace) -> int:
         return _run(ws, store, run_id, config, resume=args.resume is not None)
 
 
-def _resume_settings(ws: Workspace, store: Store, args: argparse.Namespace) -> tuple[str, Config, Path]:
+def _resume_settings(
+    ws: Workspace, store: Store, args: argparse.Namespace, check_status: bool = True
+) -> tuple[str, Config, Path]:
     if args.overrides or args.human_only:
         raise BadInput("--resume keeps the run's own settings; start a new run to change them")
     row = runs.get_run(store, args.resume)
@@ -99,7 +101,7 @@ def _resume_settings(ws: Workspace, store: Store, args: argparse.Namespace) -> t
         raise BadInput(
             f"run {args.resume} has finished; nothing to resume (its adapter: {row['adapter_path']})"
         )
-    if status == RUNNING:
+    if status == RUNNING and check_status:  # under accelerate the main process may have started it
         raise BadInput(f"run {args.resume} is still running (pid {row['pid']})")
     if not row["config"].get("train"):
         raise BadInput(f"run {args.resume} never started (no settings recorded); start a new run")
@@ -108,6 +110,8 @@ def _resume_settings(ws: Workspace, store: Store, args: argparse.Namespace) -> t
 
 
 def _run(ws: Workspace, store: Store, run_id: str | None, config: Config, resume: bool) -> int:
+    if run_id and not runs.RUN_ID.match(run_id):
+        raise BadInput(f"--run-id {run_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     if resume or (run_id and (row := runs.get_run(store, run_id)) is not None and row["status"] == QUEUED):
         adopted = run_id  # the TUI's queued row, or the run being resumed
     elif run_id and runs.get_run(store, run_id) is not None:
@@ -127,37 +131,6 @@ def _run(ws: Workspace, store: Store, run_id: str | None, config: Config, resume
     run_id = adopted or runs.create_run(store, {}, run_id)
     out_dir = ws.runs_dir / run_id
     log = RunLog(out_dir / LOG_NAME)
-    try:
-        if plan is not None:
-            log(f"run {run_id}: base model {plan.base_model}; dataset {plan.counts}")
-            for line in plan.skipped[:20]:
-                log(f"skipped {line}")
-            for line in training.write_dataset(plan, out_dir):
-                log(f"warning: {line}", "yellow")
-            base = plan.base_model
-            runs.update_run(
-                store,
-                run_id,
-                config={"train": config.train.model_dump(), "base_model": str(base)},
-                dataset=plan.counts,
-                log_path=str(out_dir / LOG_NAME),
-            )
-            counts = plan.counts
-        else:
-            row = runs.get_run(store, run_id) or {}
-            base, counts = Path(row["config"]["base_model"]), row["dataset"]
-            checkpoint = last_checkpoint(out_dir)
-            log(
-                f"resuming run {run_id} from {checkpoint.name if checkpoint else 'the start (no checkpoint)'}"
-            )
-        (out_dir / ".dataset-ready").touch()
-        spec = RunSpec(run_id, out_dir, base, config.train, resume=resume, dataset_counts=counts)
-        return _execute(ws, store, spec, log)
-    finally:
-        log.close()
-
-
-def _execute(ws: Workspace, store: Store, spec: RunSpec, log: RunLog) -> int:
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -167,57 +140,94 @@ def _execute(ws: Workspace, store: Store, spec: RunSpec, log: RunLog) -> int:
         log("stop requested: saving a checkpoint at the end of this step", "yellow")
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    runs.start_run(store, spec.run_id, os.getpid())
+    runs.start_run(store, run_id, os.getpid())
     try:
-        with Heartbeat(store.path, "runs", spec.run_id), _progress(log) as bar:
-            handle = bar.add_task("starting", total=None)
-
-            def on_stage(name: str) -> None:
-                log(f"stage: {name}")
-                bar.update(handle, description=name)
-
-            def on_step(number: int, total: int) -> None:
-                bar.update(handle, completed=number, total=total)
-
-            hooks = training.database_hooks(store, spec.run_id, stop.is_set, on_step, on_stage)
-            log_metrics = hooks.on_log
-
-            def on_log(number: int, epoch: float | None, split: str, logs: dict[str, float]) -> None:
-                log_metrics(number, epoch, split, logs)
-                shown = [f"{k}={v:.4g}" for k, v in sorted(logs.items()) if isinstance(v, int | float)]
-                log(f"step {number} {split}: " + ", ".join(shown), echo=False)
-                if "loss" in logs and "rewards/accuracies" in logs:
-                    prefix = "val " if split == "eval" else ""
-                    bar.update(
-                        handle,
-                        description=f"{prefix}loss {logs['loss']:.3f} acc {logs['rewards/accuracies']:.2f}",
-                    )
-
-            hooks.on_log = on_log
-            from core.train.run import run_training
-
-            outcome = run_training(spec, hooks)
+        # Beating from here: writing a large dataset must not look like a lost run.
+        with Heartbeat(store.path, "runs", run_id):
+            spec = _prepare(store, run_id, out_dir, config, plan, log)
+            if stop.is_set():
+                raise KeyboardInterrupt("stopped before training started")
+            outcome = _execute(store, spec, log, stop)
+            return _finish(ws, store, spec, outcome, log)
     except BaseException as exc:  # the traceback stays in the log and on the run's row
         text = traceback.format_exc()
-        log(text.rstrip())
+        log(text.rstrip(), echo=False)
         status = CANCELLED if isinstance(exc, KeyboardInterrupt) else FAILED
-        runs.end_run(store, spec.run_id, status, error=text)
+        runs.end_run(store, run_id, status, error=text)
         err.print(
-            f"[bold red]run {spec.run_id} {status}:[/] {escape(repr(exc))} (log: {log.path})", soft_wrap=True
+            f"[bold red]run {run_id} {status}:[/] {escape(repr(exc))} (log: {log.path})", soft_wrap=True
         )
         return EXIT_FAILURE
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return _finish(store, spec, outcome, log)
+        log.close()
 
 
-def _finish(store: Store, spec: RunSpec, outcome: RunOutcome, log: RunLog) -> int:
+def _prepare(store: Store, run_id: str, out_dir: Path, config: Config, plan: Any, log: RunLog) -> RunSpec:
+    """Write a new run's data (or take a resumed run's), and say what it trains on."""
+    if plan is not None:
+        log(f"run {run_id}: base model {plan.base_model}; dataset {plan.counts}")
+        for line in plan.skipped[:20]:
+            log(f"skipped {line}")
+        for line in training.write_dataset(plan, out_dir):
+            log(f"warning: {line}", "yellow")
+        runs.update_run(
+            store,
+            run_id,
+            config={"train": config.train.model_dump(), "base_model": str(plan.base_model)},
+            dataset=plan.counts,
+            log_path=str(out_dir / LOG_NAME),
+        )
+        base, counts, resume = plan.base_model, plan.counts, False
+    else:
+        row = runs.get_run(store, run_id) or {}
+        base, counts, resume = Path(row["config"]["base_model"]), row["dataset"], True
+        checkpoint = last_checkpoint(out_dir)
+        step = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
+        runs.forget_metrics_after(store, run_id, step)  # steps after the checkpoint are trained again
+        log(f"resuming run {run_id} from {checkpoint.name if checkpoint else 'the start (no checkpoint)'}")
+    (out_dir / ".dataset-ready").touch()
+    return RunSpec(run_id, out_dir, base, config.train, resume=resume, dataset_counts=counts)
+
+
+def _execute(store: Store, spec: RunSpec, log: RunLog, stop: threading.Event) -> RunOutcome:
+    from core.train.run import run_training
+
+    with _progress(log) as bar:
+        handle = bar.add_task("starting", total=None)
+
+        def on_stage(name: str) -> None:
+            log(f"stage: {name}")
+            bar.update(handle, description=name)
+
+        def on_step(number: int, total: int) -> None:
+            bar.update(handle, completed=number, total=total)
+
+        hooks = training.database_hooks(store, spec.run_id, stop.is_set, on_step, on_stage)
+        log_metrics = hooks.on_log
+
+        def on_log(number: int, epoch: float | None, split: str, logs: dict[str, float]) -> None:
+            log_metrics(number, epoch, split, logs)
+            shown = [f"{k}={v:.4g}" for k, v in sorted(logs.items()) if isinstance(v, int | float)]
+            log(f"step {number} {split}: " + ", ".join(shown), echo=False)
+            if "loss" in logs and "rewards/accuracies" in logs:
+                prefix = "val " if split == "eval" else ""
+                bar.update(
+                    handle,
+                    description=f"{prefix}loss {logs['loss']:.3f} acc {logs['rewards/accuracies']:.2f}",
+                )
+
+        hooks.on_log = on_log
+        return run_training(spec, hooks)
+
+
+def _finish(ws: Workspace, store: Store, spec: RunSpec, outcome: RunOutcome, log: RunLog) -> int:
     if outcome.cancelled:
         runs.end_run(store, spec.run_id, CANCELLED, step=outcome.global_step, options=outcome.options)
         log(
             f"run {spec.run_id} cancelled at step {outcome.global_step}; "
-            f"continue it with: agentpref-tui --train --resume {spec.run_id}",
+            f"continue it with: agentpref-tui --train -w {ws.root} --resume {spec.run_id}",
             "yellow",
         )
         return EXIT_FAILURE
@@ -264,6 +274,8 @@ def _follow_main_process(ws: Workspace, run_id: str, config: Config, base: Path,
             raise BadInput(f"the main process never wrote the dataset of run {run_id} to {out_dir}")
         time.sleep(1)
     spec = RunSpec(run_id, out_dir, base, config.train, resume=resume)
+    # The main process decides when to stop (see core.train.run._agreed_stop): a signal here waits for it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     outcome = run_training(spec, RunHooks())
     return EXIT_FAILURE if outcome.cancelled else EXIT_OK
 
@@ -273,8 +285,8 @@ def cancel_run(store: Store, run_id: str) -> str:
     row = runs.get_run(store, run_id)
     if row is None:
         raise BadInput(f"no run {run_id}")
-    if row["status"] not in (RUNNING, QUEUED) or not row["pid"]:
-        raise BadInput(f"run {run_id} is {shown_status(row)}, not running")
+    if row["shown_status"] not in (RUNNING, QUEUED) or not row["pid"]:  # a lost run's pid may be reused
+        raise BadInput(f"run {run_id} is {row['shown_status']}, not running")
     try:
         os.kill(row["pid"], signal.SIGTERM)
     except ProcessLookupError as exc:

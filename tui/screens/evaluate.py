@@ -108,7 +108,7 @@ class EvalScreen(Screen[None]):
         rows = evals.list_evals(self.store)
         shape = [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in rows]
         if shape != [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in self._rows]:
-            cursor = self.evals_table.cursor_row
+            selected = self.selected["id"] if self.selected else None
             self.evals_table.clear()
             for r in rows:
                 self.evals_table.add_row(
@@ -118,8 +118,9 @@ class EvalScreen(Screen[None]):
                     f"{r['done']}/{r['total']}" if r["total"] else "",
                     (r["created_at"] or "")[:16].replace("T", " "),
                 )
-            if rows:
-                self.evals_table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+            ids = [r["id"] for r in rows]
+            if rows:  # the cursor stays on its evaluation when a new one appears above it
+                self.evals_table.move_cursor(row=ids.index(selected) if selected in ids else 0)
         self._rows = rows
         finished = runs.latest_finished(self.store)
         hint = f"e: evaluate {finished['id']}" if finished else "train a run first (t)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -72,7 +73,7 @@ class NewRunScreen(ModalScreen[list[str] | None]):
         try:
             settings = apply_overrides(self.config, overrides).train
         except ConfigError as exc:
-            self.app.call_from_thread(self._counts, f"[red]{exc}[/]")
+            self.app.call_from_thread(self._counts, f"[red]{escape(str(exc))}[/]")
             return
         with Store(self.workspace.db_path) as store:
             split, skipped = dataset_split(store, settings)
@@ -95,6 +96,11 @@ class NewRunScreen(ModalScreen[list[str] | None]):
         out = []
         for name in FIELDS:
             value = self.query_one(f"#field-{name}", Input).value.strip()
+            if not value and validate:
+                raise ConfigError(
+                    f"{name} is empty: give a value "
+                    f"(the [train] default is {getattr(self.config.train, name)})"
+                )
             if value and value != str(getattr(self.config.train, name)):
                 out.append(f"{name}={value}")
         granularity = self.query_one("#field-granularity", Select).value
@@ -118,7 +124,7 @@ class NewRunScreen(ModalScreen[list[str] | None]):
         try:
             overrides = self._overrides()
         except ConfigError as exc:
-            self.query_one("#new-run-error", Static).update(f"[red]{exc}[/]")
+            self.query_one("#new-run-error", Static).update(f"[red]{escape(str(exc))}[/]")
             return
         self.dismiss(overrides)
 

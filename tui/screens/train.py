@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Log, Static
+from textual.widgets import DataTable, Footer, RichLog, Static
 
 from storage import runs
 from storage.jobs import CANCELLED, FAILED, FINISHED, LOST, QUEUED, RUNNING
@@ -111,7 +111,7 @@ class TrainScreen(Screen[None]):
             yield Curves(
                 "reward accuracy / margin", ["rewards/accuracies", "rewards/margins"], id="reward-curve"
             )
-        yield Log(id="run-log", max_lines=2000)
+        yield RichLog(id="run-log", max_lines=2000, wrap=True, markup=False, highlight=False)
         yield Footer()
 
     @property
@@ -136,7 +136,7 @@ class TrainScreen(Screen[None]):
         reap()
         rows = runs.list_runs(self.store)
         if [_shape(r) for r in rows] != [_shape(r) for r in self._rows]:
-            cursor = self.table.cursor_row
+            selected = self.selected["id"] if self.selected else None
             self.table.clear()
             for r in rows:
                 accuracy = r["final_metrics"].get("eval_rewards/accuracies")
@@ -147,8 +147,9 @@ class TrainScreen(Screen[None]):
                     f"{accuracy:.2f}" if accuracy is not None else "",
                     (r["created_at"] or "")[:16].replace("T", " "),
                 )
-            if rows:
-                self.table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+            ids = [r["id"] for r in rows]
+            if rows:  # the cursor stays on its run when a new one appears above it
+                self.table.move_cursor(row=ids.index(selected) if selected in ids else 0)
         self._rows = rows
         self._update_title()
         self._show_selected()
@@ -184,8 +185,8 @@ class TrainScreen(Screen[None]):
             self._curves_key = key
             train = runs.metric_series(self.store, row["id"], "train", CURVE_METRICS)
             validation = runs.metric_series(self.store, row["id"], "eval", CURVE_METRICS)
-            self.query_one("#loss-curve", Curves).show(train, validation)
-            self.query_one("#reward-curve", Curves).show(train, validation)
+            self.query_one("#loss-curve", Curves).show(row["id"], train, validation)
+            self.query_one("#reward-curve", Curves).show(row["id"], train, validation)
         self._show_log(row)
 
     def _show_log(self, row: dict[str, Any]) -> None:
@@ -194,12 +195,13 @@ class TrainScreen(Screen[None]):
         if (path, size) == self._log_key:
             return
         self._log_key = (path, size)
-        log = self.query_one("#run-log", Log)
+        log = self.query_one("#run-log", RichLog)
         log.clear()
         lines = log_tail(path)
         if not lines and row["error"]:
             lines = row["error"].splitlines()
-        log.write_lines(lines or ["(no log yet)"])
+        for line in lines or ["(no log yet)"]:
+            log.write(line)
         log.scroll_end(animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

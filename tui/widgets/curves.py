@@ -15,8 +15,9 @@ class Curves(PlotextPlot):
         self.title, self.names = title, names
         self._shown: tuple[object, ...] = ()
 
-    def show(self, train: Series, validation: Series) -> None:
-        key = tuple((n, len(train.get(n, [])), len(validation.get(n, []))) for n in self.names)
+    def show(self, owner: str, train: Series, validation: Series) -> None:
+        """Draw `owner`'s series (a run id: two runs of the same length are different curves)."""
+        key = (owner, *((n, len(train.get(n, [])), len(validation.get(n, []))) for n in self.names))
         if key == self._shown:
             return
         self._shown = key

@@ -1,0 +1,47 @@
+from storage import evals, runs
+from storage.store import Store
+from tests.tui.conftest import build_workspace
+
+
+def tag(store, ids, policy, exit_status=None):
+    for rollout_id in ids:
+        store.db.execute("UPDATE rollouts SET eval_id = 'e1', policy = ? WHERE id = ?", [policy, rollout_id])
+        if exit_status:
+            store.db.execute("UPDATE rollouts SET exit_status = ? WHERE id = ?", [exit_status, rollout_id])
+
+
+def make_eval(tmp_path, error_after=0):
+    ws = build_workspace(tmp_path / "ws")
+    store = Store(ws.db_path)
+    ids = [r[0] for r in store.db.execute("SELECT id FROM rollouts ORDER BY id")]
+    tag(store, ids[:10], "base")
+    tag(store, ids[10:20], "tuned")
+    tag(store, ids[10 : 10 + error_after], "tuned", "policy_error")
+    runs.create_run(store, {}, "r1")
+    evals.create_eval(store, "r1", {"before_policy": "base", "after_policy": "tuned", "tasks": []}, "e1")
+    return store
+
+
+def test_comparison_counts_each_side_and_leaves_out_disabled_checks(tmp_path):
+    store = make_eval(tmp_path)
+    result = evals.comparison(store, "e1", disabled=["evidence.uncited"])
+    assert result["n"] == {"before": 10, "after": 10}
+    assert "evidence.uncited" not in result["modes"] and "tests.never_run" in result["modes"]
+    assert result["policy_errors"] == {"before": 0, "after": 0}
+    flagged = [s for s in evals.summaries(store, "e1", "after", "tests.never_run")]
+    assert result["modes"]["tests.never_run"]["count_after"] == len(flagged)
+
+
+def test_policy_errors_are_counted_and_warned_about_first(tmp_path):
+    store = make_eval(tmp_path, error_after=4)
+    result = evals.comparison(store, "e1")
+    assert result["policy_errors"] == {"before": 0, "after": 4}
+    assert result["warnings"][0].startswith("4 of 10 after rollouts ended in a policy error")
+
+
+def test_eval_ids_are_checked(tmp_path):
+    store = make_eval(tmp_path)
+    import pytest
+
+    with pytest.raises(ValueError, match="use letters"):
+        evals.create_eval(store, "r1", {}, "a b/../c")
