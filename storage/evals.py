@@ -14,7 +14,7 @@ from typing import Any
 
 from core.checks import REGISTRY
 from core.evaluate.compare import compare
-from storage.jobs import QUEUED, RUNNING, shown_status
+from storage.jobs import QUEUED, RUNNING, decode_job, update_job
 from storage.rows import now
 from storage.runs import RUN_ID
 from storage.store import Store
@@ -48,12 +48,7 @@ def create_eval(store: Store, run_id: str | None, config: dict[str, Any], eval_i
 
 
 def update_eval(store: Store, eval_id: str, **fields: Any) -> None:
-    if not fields:
-        return
-    values = {k: json.dumps(v) if k in JSON_COLUMNS else v for k, v in fields.items()}
-    assignments = ", ".join(f"{k} = :{k}" for k in values)
-    with store.write():
-        store.db.execute(f"UPDATE evals SET {assignments} WHERE id = :_id", {**values, "_id": eval_id})
+    update_job(store, "evals", eval_id, JSON_COLUMNS, **fields)
 
 
 def start_eval(store: Store, eval_id: str, pid: int) -> None:
@@ -65,10 +60,7 @@ def end_eval(store: Store, eval_id: str, status: str, **fields: Any) -> None:
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key in JSON_COLUMNS:
-        row[key] = json.loads(row[key] or "{}")
-    row["shown_status"] = shown_status(row)
-    return row
+    return decode_job(row, JSON_COLUMNS)
 
 
 def get_eval(store: Store, eval_id: str) -> dict[str, Any] | None:

@@ -8,13 +8,18 @@ reported as `lost`: the TUI must never show a dead run as running.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.rows import now
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST = (
     "queued",
@@ -64,6 +69,27 @@ def shown_status(row: dict[str, Any]) -> str:
     if status == QUEUED and _age_s(row.get("heartbeat") or row.get("created_at")) > QUEUED_LOST_AFTER_S:
         return LOST
     return str(status)
+
+
+def update_job(store: Store, table: str, job_id: str, json_columns: Iterable[str], **fields: Any) -> None:
+    """Set columns of a job row in one short transaction; `json_columns` are stored as JSON."""
+    if table not in JOB_TABLES:
+        raise ValueError(f"not a job table: {table}")
+    if not fields:
+        return
+    encoded = set(json_columns)
+    values = {k: json.dumps(v) if k in encoded else v for k, v in fields.items()}
+    assignments = ", ".join(f"{k} = :{k}" for k in values)
+    with store.write():
+        store.db.execute(f"UPDATE {table} SET {assignments} WHERE id = :_id", {**values, "_id": job_id})
+
+
+def decode_job(row: dict[str, Any], json_columns: Iterable[str]) -> dict[str, Any]:
+    """JSON columns parsed, and `shown_status` added."""
+    for key in json_columns:
+        row[key] = json.loads(row[key] or "{}")
+    row["shown_status"] = shown_status(row)
+    return row
 
 
 class Heartbeat:

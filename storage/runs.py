@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from storage.jobs import QUEUED, RUNNING, shown_status
+from storage.jobs import QUEUED, RUNNING, decode_job, update_job
 from storage.rows import now
 from storage.store import Store
 
@@ -44,13 +44,7 @@ def create_run(store: Store, config: dict[str, Any], run_id: str | None = None, 
 
 
 def update_run(store: Store, run_id: str, **fields: Any) -> None:
-    """Set columns of a run; dicts are stored as JSON."""
-    if not fields:
-        return
-    values = {k: json.dumps(v) if k in JSON_COLUMNS else v for k, v in fields.items()}
-    assignments = ", ".join(f"{k} = :{k}" for k in values)
-    with store.write():
-        store.db.execute(f"UPDATE runs SET {assignments} WHERE id = :_id", {**values, "_id": run_id})
+    update_job(store, "runs", run_id, JSON_COLUMNS, **fields)
 
 
 def start_run(store: Store, run_id: str, pid: int) -> None:
@@ -89,10 +83,7 @@ def forget_metrics_after(store: Store, run_id: str, step: int) -> None:
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key in JSON_COLUMNS:
-        row[key] = json.loads(row[key] or "{}")
-    row["shown_status"] = shown_status(row)
-    return row
+    return decode_job(row, JSON_COLUMNS)
 
 
 def get_run(store: Store, run_id: str) -> dict[str, Any] | None:

@@ -64,3 +64,15 @@ def looped_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
         code = main(["eval", "-w", str(ws.root), "--n", "2", "--tasks", ",".join(heldout), "--json"])
     assert code == 0
     return {"ws": ws, "result": json.loads(buffer.getvalue()), "tasks": heldout}
+
+
+async def wait_until(pilot, condition, timeout: float = 180) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until `condition()` holds (background processes report through the DB)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.3)
+    raise AssertionError("timed out")

@@ -1,11 +1,11 @@
 """The Eval screen on a real evaluation: the table, the drill-down to rollouts, compare, start."""
 
 import re
-import time
 
 from textual.widgets import DataTable, Static
 
 from storage import evals
+from tests.tui.conftest import wait_until
 from tui.app import make_app
 from tui.screens.eval_compare import EvalCompareScreen
 from tui.screens.eval_drill import EvalDrillScreen
@@ -15,15 +15,6 @@ from tui.screens.rollout_detail import RolloutDetailScreen
 
 def rows(table):
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def wait_until(pilot, condition, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.3)
-    raise AssertionError("timed out")
 
 
 async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):

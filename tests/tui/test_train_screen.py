@@ -1,14 +1,13 @@
 """The Train screen drives real background runs: start from the form, follow, cancel, resume."""
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from textual.widgets import DataTable, Input, RichLog, Static
 
 from storage import runs
-from tests.tui.conftest import build_train_workspace
+from tests.tui.conftest import build_train_workspace, wait_until
 from tui.app import make_app
 from tui.launch import launch_training
 from tui.screens.new_run import NewRunScreen
@@ -26,15 +25,6 @@ def status_of(ws, run_id):
     with ws.store() as store:
         row = runs.get_run(store, run_id)
     return row["shown_status"], row
-
-
-async def wait_until(pilot, condition, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.3)
-    raise AssertionError("timed out")
 
 
 def table_cells(screen):
