@@ -92,6 +92,26 @@ def decode_job(row: dict[str, Any], json_columns: Iterable[str]) -> dict[str, An
     return row
 
 
+def stop_job(row: dict[str, Any] | None, what: str) -> int:
+    """SIGTERM a job's process (it stops cleanly at its next step); returns the pid.
+
+    Only a job shown as running or queued is signalled: a lost job's pid may belong to
+    another process by now.
+    """
+    import signal
+
+    if row is None:
+        raise ValueError(f"no {what}")
+    status = row.get("shown_status") or shown_status(row)
+    if status not in (RUNNING, QUEUED) or not row.get("pid"):
+        raise ValueError(f"{what} is {status}, not running")
+    try:
+        os.kill(row["pid"], signal.SIGTERM)
+    except ProcessLookupError as exc:
+        raise ValueError(f"{what}'s process {row['pid']} is gone (it is lost)") from exc
+    return int(row["pid"])
+
+
 class Heartbeat:
     """A daemon thread that stamps `table.heartbeat` for one job until stopped."""
 

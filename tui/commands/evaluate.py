@@ -24,7 +24,7 @@ from rich.table import Table
 from core.agent.model import ModelError
 from core.evaluate.compare import markdown
 from storage import evals, runs, service
-from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat
+from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat, stop_job
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
@@ -242,11 +242,9 @@ def summary_table(result: dict[str, Any]) -> Table:
 
 
 def cancel_eval(store: Store, eval_id: str) -> str:
-    row = evals.get_eval(store, eval_id)
-    if row is None or not row["pid"] or row["status"] not in ("running", QUEUED):
-        raise BadInput(f"evaluation {eval_id} is not running")
+    """Ask a running evaluation to stop; the rollouts that finished are kept."""
     try:
-        os.kill(row["pid"], signal.SIGTERM)
-    except ProcessLookupError as exc:
-        raise BadInput(f"evaluation {eval_id}'s process is gone") from exc
-    return f"asked evaluation {eval_id} to stop"
+        pid = stop_job(evals.get_eval(store, eval_id), f"evaluation {eval_id}")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    return f"asked evaluation {eval_id} (pid {pid}) to stop"

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from core.config import Config, TrainConfig, apply_overrides
 from core.train.run import RunOutcome, RunSpec, TrainError, last_checkpoint
 from storage import runs, training
-from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Heartbeat, shown_status
+from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Heartbeat, shown_status, stop_job
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
@@ -282,13 +282,8 @@ def _follow_main_process(ws: Workspace, run_id: str, config: Config, base: Path,
 
 def cancel_run(store: Store, run_id: str) -> str:
     """Ask a running run to stop (SIGTERM: it saves and ends as `cancelled`)."""
-    row = runs.get_run(store, run_id)
-    if row is None:
-        raise BadInput(f"no run {run_id}")
-    if row["shown_status"] not in (RUNNING, QUEUED) or not row["pid"]:  # a lost run's pid may be reused
-        raise BadInput(f"run {run_id} is {row['shown_status']}, not running")
     try:
-        os.kill(row["pid"], signal.SIGTERM)
-    except ProcessLookupError as exc:
-        raise BadInput(f"run {run_id}'s process {row['pid']} is gone (the run is lost)") from exc
-    return f"asked run {run_id} (pid {row['pid']}) to stop; it saves a checkpoint first"
+        pid = stop_job(runs.get_run(store, run_id), f"run {run_id}")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    return f"asked run {run_id} (pid {pid}) to stop; it saves a checkpoint first"
