@@ -61,6 +61,19 @@ class Workspace:
             )
         return ws
 
+    def to_stored(self, path: Path) -> str:
+        """A path as the database keeps it: relative to the workspace when inside it, so the
+        workspace can be moved or copied to another machine; absolute otherwise."""
+        resolved = Path(path).resolve()
+        try:
+            return str(resolved.relative_to(self.root.resolve()))
+        except ValueError:
+            return str(resolved)
+
+    def from_stored(self, text: str) -> Path:
+        path = Path(text)
+        return path if path.is_absolute() else self.root / path
+
     def store(self) -> Store:
         return Store(self.db_path)
 

@@ -56,7 +56,7 @@ def launch_training(ws: Workspace, overrides: list[str], resume: str | None = No
         else:
             run_id = runs.create_run(store, {})
         log_path = ws.runs_dir / run_id / "train.log"
-        runs.update_run(store, run_id, log_path=str(log_path))
+        runs.update_run(store, run_id, log_path=ws.to_stored(log_path))
         extra = ["--resume", run_id] if resume else ["--run-id", run_id]
         for item in overrides:
             extra += ["--set", item]
@@ -72,7 +72,7 @@ def launch_eval(ws: Workspace, run_id: str) -> str:
     with Store(ws.db_path) as store:
         eval_id = evals.create_eval(store, run_id, {})
         log_path = ws.root / "evals" / f"{eval_id}.log"
-        evals.update_eval(store, eval_id, log_path=str(log_path))
+        evals.update_eval(store, eval_id, log_path=ws.to_stored(log_path))
         pid = _spawn(cli_command(ws, "eval", "--run", run_id, "--eval-id", eval_id), log_path)
         evals.update_eval(store, eval_id, pid=pid)
     return eval_id

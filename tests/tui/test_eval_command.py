@@ -89,3 +89,11 @@ def test_a_queued_eval_that_cannot_start_says_why(tmp_path, capsys):
     with ws.store() as store:
         row = evals.get_eval(store, eval_id)
     assert row["status"] == "failed" and "no finished training run" in row["error"]
+
+
+def test_a_run_refers_to_its_files_relative_to_the_workspace(looped_ws):
+    ws = looped_ws["ws"]
+    with ws.store() as store:
+        run = runs.get_run(store, "run-1")
+    assert run["adapter_path"] == "runs/run-1/adapter" and run["config"]["base_model"] == "models/tiny"
+    assert (ws.from_stored(run["adapter_path"]) / "adapter_config.json").is_file()

@@ -47,7 +47,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
     config = ws.config()
-    run = _pick_run(store, args.run)
+    run = _pick_run(ws, store, args.run)
     try:
         tasks = service.select_tasks(store, args.tasks or config.eval.tasks)
     except ValueError as exc:
@@ -59,12 +59,12 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
         )
     n = args.n or config.eval.n
     seed = config.eval.seed if args.seed is None else args.seed
-    base_model = Path(run["config"].get("base_model") or config.policy.model)
+    base_model = ws.from_stored(run["config"].get("base_model") or config.policy.model)
     eval_config = {
         "tasks": [t.id for t in tasks],
         "n": n,
         "seed": seed,
-        "base_model": str(base_model),
+        "base_model": ws.to_stored(base_model),
         "adapter": run["adapter_path"],
         "before_policy": "",
         "after_policy": "",
@@ -91,7 +91,7 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
     return _print(store, eval_id, args, config.eval.alpha)
 
 
-def _pick_run(store: Store, run_id: str | None) -> dict[str, Any]:
+def _pick_run(ws: Workspace, store: Store, run_id: str | None) -> dict[str, Any]:
     if run_id:
         run = runs.get_run(store, run_id)
         if run is None:
@@ -108,7 +108,7 @@ def _pick_run(store: Store, run_id: str | None) -> dict[str, Any]:
             raise BadInput(
                 "no finished training run to evaluate: train one first with `agentpref-tui --train`"
             )
-    if not run["adapter_path"] or not (Path(run["adapter_path"]) / "adapter_config.json").is_file():
+    if not run["adapter_path"] or not (ws.from_stored(run["adapter_path"]) / "adapter_config.json").is_file():
         raise BadInput(f"run {run['id']}'s adapter is missing at {run['adapter_path']}")
     return run
 
@@ -158,7 +158,7 @@ def _roll_out(
         with Heartbeat(store.path, "evals", eval_id), _progress(quiet) as bar:
             handle = bar.add_task("before", total=total)
             offset = 0
-            for side, adapter in (("before", None), ("after", Path(run["adapter_path"]))):
+            for side, adapter in (("before", None), ("after", ws.from_stored(run["adapter_path"]))):
                 evals.update_eval(store, eval_id, stage=side)
                 bar.update(handle, description=f"{side} ({'base + ' + run['id'] if adapter else 'base'})")
 

@@ -106,7 +106,7 @@ def _resume_settings(
     if not row["config"].get("train"):
         raise BadInput(f"run {args.resume} never started (no settings recorded); start a new run")
     config = Config(train=TrainConfig.model_validate(row["config"]["train"]))
-    return args.resume, config, Path(row["config"]["base_model"])
+    return args.resume, config, ws.from_stored(row["config"]["base_model"])
 
 
 def _run(ws: Workspace, store: Store, run_id: str | None, config: Config, resume: bool) -> int:
@@ -144,7 +144,7 @@ def _run(ws: Workspace, store: Store, run_id: str | None, config: Config, resume
     try:
         # Beating from here: writing a large dataset must not look like a lost run.
         with Heartbeat(store.path, "runs", run_id):
-            spec = _prepare(store, run_id, out_dir, config, plan, log)
+            spec = _prepare(ws, store, run_id, out_dir, config, plan, log)
             if stop.is_set():
                 raise KeyboardInterrupt("stopped before training started")
             outcome = _execute(store, spec, log, stop)
@@ -164,7 +164,9 @@ def _run(ws: Workspace, store: Store, run_id: str | None, config: Config, resume
         log.close()
 
 
-def _prepare(store: Store, run_id: str, out_dir: Path, config: Config, plan: Any, log: RunLog) -> RunSpec:
+def _prepare(
+    ws: Workspace, store: Store, run_id: str, out_dir: Path, config: Config, plan: Any, log: RunLog
+) -> RunSpec:
     """Write a new run's data (or take a resumed run's), and say what it trains on."""
     if plan is not None:
         log(f"run {run_id}: base model {plan.base_model}; dataset {plan.counts}")
@@ -175,14 +177,14 @@ def _prepare(store: Store, run_id: str, out_dir: Path, config: Config, plan: Any
         runs.update_run(
             store,
             run_id,
-            config={"train": config.train.model_dump(), "base_model": str(plan.base_model)},
+            config={"train": config.train.model_dump(), "base_model": ws.to_stored(plan.base_model)},
             dataset=plan.counts,
-            log_path=str(out_dir / LOG_NAME),
+            log_path=ws.to_stored(out_dir / LOG_NAME),
         )
         base, counts, resume = plan.base_model, plan.counts, False
     else:
         row = runs.get_run(store, run_id) or {}
-        base, counts, resume = Path(row["config"]["base_model"]), row["dataset"], True
+        base, counts, resume = ws.from_stored(row["config"]["base_model"]), row["dataset"], True
         checkpoint = last_checkpoint(out_dir)
         step = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
         runs.forget_metrics_after(store, run_id, step)  # steps after the checkpoint are trained again
@@ -235,7 +237,7 @@ def _finish(ws: Workspace, store: Store, spec: RunSpec, outcome: RunOutcome, log
         store,
         spec.run_id,
         FINISHED,
-        adapter_path=str(outcome.adapter_dir),
+        adapter_path=ws.to_stored(outcome.adapter_dir) if outcome.adapter_dir else None,
         final_metrics=outcome.final_metrics,
         options=outcome.options,
         step=outcome.global_step,

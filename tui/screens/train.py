@@ -190,7 +190,7 @@ class TrainScreen(Screen[None]):
         self._show_log(row)
 
     def _show_log(self, row: dict[str, Any]) -> None:
-        path = row["log_path"]
+        path = str(self.workspace.from_stored(row["log_path"])) if row["log_path"] else None
         size = Path(path).stat().st_size if path and Path(path).exists() else 0
         if (path, size) == self._log_key:
             return
@@ -261,7 +261,7 @@ class TrainScreen(Screen[None]):
             return
         from tui.screens.run_summary import RunSummaryScreen
 
-        card = Path(row["adapter_path"]) / "README.md"
+        card = self.workspace.from_stored(row["adapter_path"]) / "README.md"
         text = card.read_text(encoding="utf-8") if card.exists() else summary_text(row)
         self.app.push_screen(RunSummaryScreen(row["id"], text))
 
