@@ -69,7 +69,13 @@ def get_eval(store: Store, eval_id: str) -> dict[str, Any] | None:
 
 
 def list_evals(store: Store) -> list[dict[str, Any]]:
-    return [_decode(r) for r in store.db.query("SELECT * FROM evals ORDER BY created_at DESC, id DESC")]
+    """Newest first, without their results (`get_eval` has them): a list refreshed every second
+    must not parse every past comparison."""
+    columns = "id, run_id, status, pid, heartbeat, stage, done, total, config, log_path, error, created_at"
+    return [
+        _decode({**r, "result": None})
+        for r in store.db.query(f"SELECT {columns} FROM evals ORDER BY created_at DESC, id DESC")
+    ]
 
 
 def side_policy(config: dict[str, Any], side: str) -> str:

@@ -29,7 +29,6 @@ QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST = (
     "cancelled",
     "lost",
 )
-ENDED = (FINISHED, FAILED, CANCELLED)
 BEAT_EVERY_S = 5.0
 LOST_AFTER_S = 45.0  # nine missed beats
 QUEUED_LOST_AFTER_S = 120.0  # started by the TUI but never picked up

@@ -6,7 +6,6 @@ short transaction, and every human decision is committed the moment it is made.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -236,14 +235,6 @@ class Store:
         return [rows.preference_from_row(r) for r in self.db.query(sql)]
 
     # -- runs and evaluations -------------------------------------------------------
-    def runs(self) -> list[dict[str, Any]]:  # oldest first; storage.runs has the richer view
-        out = []
-        for row in self.db.query("SELECT * FROM runs ORDER BY created_at"):
-            row["config"] = json.loads(row["config"])
-            row["final_metrics"] = json.loads(row["final_metrics"])
-            out.append(row)
-        return out
-
     def evals(self) -> list[dict[str, Any]]:
         return list(
             self.db.query(

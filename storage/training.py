@@ -111,21 +111,22 @@ def write_dataset(plan: Plan, out_dir: Path) -> list[str]:
 
 
 def database_hooks(
-    store: Store, run_id: str, stop_requested: Any, on_step: Any = None, on_stage: Any = None
+    store: Store, run_id: str, stop_requested: Any, display: RunHooks | None = None
 ) -> RunHooks:
-    """Hooks that record stages, steps and every logged metric of `run_id`."""
+    """Hooks that record stages, steps and every logged metric of `run_id`, then pass each on
+    to `display` (a progress bar, a log) when given."""
+    shown = display or RunHooks()
 
     def stage(name: str) -> None:
         runs.update_run(store, run_id, stage=name)
-        if on_stage:
-            on_stage(name)
+        shown.on_stage(name)
 
     def step(number: int, total: int) -> None:
         runs.update_run(store, run_id, step=number, max_steps=total)
-        if on_step:
-            on_step(number, total)
+        shown.on_step(number, total)
 
     def log(number: int, epoch: float | None, split: str, logs: dict[str, float]) -> None:
         runs.record_metrics(store, run_id, number, epoch, split, logs)
+        shown.on_log(number, epoch, split, logs)
 
     return RunHooks(on_stage=stage, on_log=log, on_step=step, stop_requested=stop_requested)

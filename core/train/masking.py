@@ -89,9 +89,8 @@ class PolicyMaskCollator(DataCollatorForPreference):
         policy = torch.zeros_like(completion_mask)
         rows = [("chosen", e) for e in examples] + [("rejected", e) for e in examples]
         for row, (side, example) in enumerate(rows):
-            mask = [0] * len(example["prompt_ids"]) + list(example.get(f"{side}_mask") or [])
-            if not example.get(f"{side}_mask"):  # no mask: TRL's behaviour
-                mask = [0] * len(example["prompt_ids"]) + [1] * len(example[f"{side}_ids"])
+            completion = example.get(f"{side}_mask") or [1] * len(example[f"{side}_ids"])  # none: TRL's
+            mask = [0] * len(example["prompt_ids"]) + list(completion)
             if self.max_length is not None:
                 cut = (
                     slice(None, self.max_length)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.agent.model import ModelError
@@ -28,6 +27,7 @@ from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat, stop_jo
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
+from tui.commands import job_progress
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -155,7 +155,7 @@ def _roll_out(
     evals.start_eval(store, eval_id, os.getpid())
     evals.update_eval(store, eval_id, done=0, total=total)
     try:
-        with Heartbeat(store.path, "evals", eval_id), _progress(quiet) as bar:
+        with Heartbeat(store.path, "evals", eval_id), job_progress(err, disable=quiet) as bar:
             handle = bar.add_task("before", total=total)
             offset = 0
             for side, adapter in (("before", None), ("after", ws.from_stored(run["adapter_path"]))):
@@ -185,17 +185,6 @@ def _roll_out(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return FINISHED, None
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-    )
 
 
 def _print(store: Store, eval_id: str, args: argparse.Namespace, alpha: float) -> int:

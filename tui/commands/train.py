@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.config import Config, TrainConfig, apply_overrides
 from core.train.run import RunOutcome, RunSpec, TrainError, last_checkpoint
@@ -29,6 +28,7 @@ from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Heartbeat
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
+from tui.commands import job_progress
 
 LOG_NAME = "train.log"
 
@@ -194,9 +194,9 @@ def _prepare(
 
 
 def _execute(store: Store, spec: RunSpec, log: RunLog, stop: threading.Event) -> RunOutcome:
-    from core.train.run import run_training
+    from core.train.run import RunHooks, run_training
 
-    with _progress(log) as bar:
+    with job_progress(out, disable=not log.echo) as bar:
         handle = bar.add_task("starting", total=None)
 
         def on_stage(name: str) -> None:
@@ -206,11 +206,7 @@ def _execute(store: Store, spec: RunSpec, log: RunLog, stop: threading.Event) ->
         def on_step(number: int, total: int) -> None:
             bar.update(handle, completed=number, total=total)
 
-        hooks = training.database_hooks(store, spec.run_id, stop.is_set, on_step, on_stage)
-        log_metrics = hooks.on_log
-
         def on_log(number: int, epoch: float | None, split: str, logs: dict[str, float]) -> None:
-            log_metrics(number, epoch, split, logs)
             shown = [f"{k}={v:.4g}" for k, v in sorted(logs.items()) if isinstance(v, int | float)]
             log(f"step {number} {split}: " + ", ".join(shown), echo=False)
             if "loss" in logs and "rewards/accuracies" in logs:
@@ -220,8 +216,8 @@ def _execute(store: Store, spec: RunSpec, log: RunLog, stop: threading.Event) ->
                     description=f"{prefix}loss {logs['loss']:.3f} acc {logs['rewards/accuracies']:.2f}",
                 )
 
-        hooks.on_log = on_log
-        return run_training(spec, hooks)
+        display = RunHooks(on_stage=on_stage, on_log=on_log, on_step=on_step)
+        return run_training(spec, training.database_hooks(store, spec.run_id, stop.is_set, display))
 
 
 def _finish(ws: Workspace, store: Store, spec: RunSpec, outcome: RunOutcome, log: RunLog) -> int:
@@ -252,17 +248,6 @@ def _finish(ws: Workspace, store: Store, spec: RunSpec, outcome: RunOutcome, log
         "green",
     )
     return EXIT_OK
-
-
-def _progress(log: RunLog) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=out,
-        disable=not log.echo or not out.is_terminal,
-    )
 
 
 def _follow_main_process(ws: Workspace, run_id: str, config: Config, base: Path, resume: bool) -> int:

@@ -72,6 +72,7 @@ class EvalScreen(Screen[None]):
         self._mode_keys: list[str] = []
         self._shown: tuple[object, ...] = ()
         self.marked: str | None = None
+        self.latest_run: dict[str, Any] | None = None  # the run `e` evaluates, read once a refresh
 
     def compose(self) -> ComposeResult:
         yield Static(id="eval-title")
@@ -122,7 +123,7 @@ class EvalScreen(Screen[None]):
             if rows:  # the cursor stays on its evaluation when a new one appears above it
                 self.evals_table.move_cursor(row=ids.index(selected) if selected in ids else 0)
         self._rows = rows
-        finished = runs.latest_finished(self.store)
+        self.latest_run = finished = runs.latest_finished(self.store)
         hint = f"e: evaluate {finished['id']}" if finished else "train a run first (t)"
         self.query_one("#eval-title", Static).update(
             f"[b]Evaluations[/b] · {len(rows)} · {hint} · enter on a mode: its rollouts"
@@ -158,6 +159,8 @@ class EvalScreen(Screen[None]):
             )
             self.modes_table.clear(columns=True)
             return
+        if row["status"] == FINISHED:
+            row = evals.get_eval(self.store, row["id"]) or row  # with its result
         if row["status"] != FINISHED or not row["result"]:
             detail = f"{row['stage'] or 'waiting'} {row['done']}/{row['total']}" if row["total"] else ""
             error = f"\n[red]{escape(row['error'].strip().splitlines()[-1])}[/]" if row["error"] else ""
@@ -204,7 +207,7 @@ class EvalScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         row = self.selected
         if action == "start_eval":
-            return runs.latest_finished(self.store) is not None or None
+            return self.latest_run is not None or None
         if action == "cancel_eval":
             return (row is not None and row["shown_status"] in (RUNNING, QUEUED)) or None
         if action == "mark":
@@ -218,7 +221,7 @@ class EvalScreen(Screen[None]):
     def action_start_eval(self) -> None:
         from tui.launch import launch_eval
 
-        finished = runs.latest_finished(self.store)
+        finished = self.latest_run
         if finished is not None:
             eval_id = launch_eval(self.workspace, finished["id"])
             self.notify(f"evaluation {eval_id} of {finished['id']} started in the background")
