@@ -71,8 +71,9 @@ class Workspace:
             return str(resolved)
 
     def from_stored(self, text: str) -> Path:
+        """Always absolute: a path relative to a relative `-w` would be read twice relative."""
         path = Path(text)
-        return path if path.is_absolute() else self.root / path
+        return path if path.is_absolute() else self.root.resolve() / path
 
     def store(self) -> Store:
         return Store(self.db_path)

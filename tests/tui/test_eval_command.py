@@ -97,3 +97,11 @@ def test_a_run_refers_to_its_files_relative_to_the_workspace(looped_ws):
         run = runs.get_run(store, "run-1")
     assert run["adapter_path"] == "runs/run-1/adapter" and run["config"]["base_model"] == "models/tiny"
     assert (ws.from_stored(run["adapter_path"]) / "adapter_config.json").is_file()
+
+
+def test_eval_works_with_a_relative_workspace_path(looped_ws, monkeypatch, capsys):
+    ws, tasks = looped_ws["ws"], looped_ws["tasks"]
+    monkeypatch.chdir(ws.root.parent)
+    capsys.readouterr()
+    assert main(["eval", "-w", ws.root.name, "--n", "1", "--tasks", tasks[0], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == {"before": 1, "after": 1}
