@@ -17,6 +17,15 @@ def rows(table):
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def select_eval(pilot, screen, eval_id):
+    """Other tests add evaluations to the shared workspace: pick this one by id, not by place."""
+    table = screen.query_one("#evals-table", DataTable)
+    ids = [r[0].removeprefix("● ") for r in rows(table)]
+    table.move_cursor(row=ids.index(eval_id))
+    await pilot.pause()
+    return ids.index(eval_id)
+
+
 async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):
     ws, result = looped_ws["ws"], looped_ws["result"]
     app = make_app(ws.root)
@@ -24,6 +33,7 @@ async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):
         await pilot.press("v")
         screen = app.screen
         assert isinstance(screen, EvalScreen)
+        await select_eval(pilot, screen, result["eval_id"])
         table = screen.query_one("#modes-table", DataTable)
         shown = {r[0]: r for r in rows(table)}
         assert set(result["modes"]) | {"overall", "tests pass"} == set(shown)
@@ -75,7 +85,7 @@ async def test_two_evaluations_compare_and_a_new_one_starts_detached(looped_ws):
 
         table = screen.query_one("#evals-table", DataTable)
         table.focus()
-        table.move_cursor(row=1)
+        await select_eval(pilot, screen, looped_ws["result"]["eval_id"])
         await pilot.press("space")
         table.move_cursor(row=0)
         await pilot.pause()
