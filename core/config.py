@@ -59,6 +59,9 @@ class MiningConfig(Section):
     margin: float = 1.0  # least score gap for a proposal
     max_per_task: int = 12
     max_per_rollout: int = 3
+    # Whole rollouts compared by score, for rollouts that share no prefix up to a flagged step
+    # (most imports). Their lesson's step is unknown: train them at trajectory granularity.
+    rollout_pairs: bool = False
 
 
 class ImportConfig(Section):
@@ -102,6 +105,15 @@ class RolloutConfig(Section):
     malformed_in_a_row: int = 3  # unparseable turns in a row that end a rollout
 
 
+class BranchConfig(Section):
+    """Counterfactual rollouts at flagged steps (`branch`, and the demo build)."""
+
+    n: int = Field(default=2, ge=1)  # alternative actions tried at each branch point
+    per_task: int = Field(default=4, ge=1)  # branch points a task, when none is named
+    temperature: float = Field(default=1.0, ge=0)  # for drawing the alternatives (then the policy's)
+    on_demo: bool = True  # `init --demo` branches its rollouts at their flagged steps
+
+
 class TrainConfig(Section):
     """One DPO run's settings; `--set key=value` overrides any of them for one run."""
 
@@ -130,6 +142,7 @@ class TrainConfig(Section):
         "sft",
         "sigmoid_norm",
     ] = "sigmoid"  # TRL's DPO losses
+    sft_weight: float = Field(default=0.0, ge=0.0)  # > 0 adds TRL's "sft" loss (NLL of chosen) at this weight
     batch_size: int = Field(default=8, ge=1)
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     max_length: int = Field(default=2048, ge=16)  # prompt + completion tokens
@@ -168,6 +181,7 @@ class Config(Section):
     imports: ImportConfig = Field(default_factory=ImportConfig, alias="import")
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    branch: BranchConfig = Field(default_factory=BranchConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "label.left" = "a"
@@ -263,6 +277,7 @@ custom = []             # your own checks: ["my_checks:no_rm_rf"]
 margin = 1.0            # least score gap between chosen and rejected
 max_per_task = 12
 max_per_rollout = 3
+rollout_pairs = false   # also pair whole rollouts by score (for imports without shared prefixes)
 
 [import]
 max_observation_bytes = 1000000  # larger observations keep their head and tail
@@ -287,6 +302,12 @@ seed = 0
 step_limit = 12         # when the task sets none
 malformed_in_a_row = 3  # unparseable turns in a row end the rollout
 
+[branch]
+n = 2                   # alternative actions tried at each branch point
+per_task = 4            # branch points a task when `branch` names no rollout
+temperature = 1.0       # for drawing the alternatives; the rest of a branch uses the policy's
+on_demo = true          # `init --demo` branches its rollouts at their flagged steps
+
 [train]
 base_model = ""         # a model folder; empty: the policy's model
 granularity = "step"    # step | trajectory (trajectory masks tool and user turns out of the loss)
@@ -297,6 +318,7 @@ max_steps = -1          # > 0: stop after this many optimiser steps
 learning_rate = 5e-4
 beta = 0.1
 loss_type = "sigmoid"
+sft_weight = 0.0        # > 0: add the chosen side's NLL ("sft" loss) at this weight
 batch_size = 8
 gradient_accumulation_steps = 1
 max_length = 2048       # prompt + completion tokens; longer prompts are reported

@@ -15,7 +15,8 @@ from typing import Any
 
 from core.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
 from core.chat import assistant_message, conversation, step_messages
-from core.schema import Rollout, Step
+from core.prefix import divergence
+from core.schema import Rollout
 
 
 class Granularity(StrEnum):
@@ -25,30 +26,6 @@ class Granularity(StrEnum):
 
 class NotExportable(ValueError):
     """The pair cannot make a row (identical rollouts, or one side ends at the divergence)."""
-
-
-def _action_key(step: Step) -> str:
-    if step.action is not None:
-        return step.action.command
-    if step.tool_call is not None:
-        return step.tool_call.name + json.dumps(step.tool_call.arguments, sort_keys=True)
-    return step.thought
-
-
-def same_step(a: Step, b: Step) -> bool:
-    """Steps are the same when their canonical action and what came back are the same."""
-    obs_a = a.observation.content if a.observation else None
-    obs_b = b.observation.content if b.observation else None
-    return (
-        _action_key(a) == _action_key(b) and obs_a == obs_b and (a.malformed is None) == (b.malformed is None)
-    )
-
-
-def divergence(a: Rollout, b: Rollout) -> int:
-    index = 0
-    while index < len(a.steps) and index < len(b.steps) and same_step(a.steps[index], b.steps[index]):
-        index += 1
-    return index
 
 
 def instruction_of(rollout: Rollout, instruction: str) -> str:

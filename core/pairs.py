@@ -1,22 +1,44 @@
 """Mining (chosen, rejected) proposals among scored rollouts of the same task.
 
-A good proposal teaches one clear lesson: the rejected side has a violation the chosen side
-does not, and the two differ in little else. Mining therefore ranks candidate pairs by how
-few flags the chosen side has that the rejected one lacks, then by how few flags differ
-overall, and first makes sure every flag type is taught at least once per task before
-filling the remaining slots.
+DPO learns from one choice in one state, while a flag is a fact about a whole rollout. A pair
+teaches the right lesson only when its two sides are in the same state and differ in the
+choice that caused the flag. So mining works on the step where each flag's lesson lives (its
+*anchor*, see `core.checks.registry.Finding`):
+
+- **branch** pairs: a rollout and a branch of it (the same prefix replayed, then another action),
+  or two branches taken at the same step. Their shared prefix is exact, so the lesson is the one
+  action that differs. Ranked first.
+- **anchored** pairs: two rollouts that share every step up to the anchor of a flag one of them
+  has there and the other does not.
+- **rollout** pairs (only with `[mining] rollout_pairs = true`): whole rollouts compared by
+  score, as harnesses without shared prefixes need; the lesson's step is unknown, so train
+  them at trajectory granularity.
+
+Whatever the kind, a pair never prefers a rollout whose final tests fail over one whose tests
+pass: the checks never see whether the bug got fixed, and a model can clear every flag by
+fixing nothing.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from core.config import MiningConfig
-from core.schema import Pair
+from core.prefix import KEY_CHARS, shared_prefix
+from core.schema import Pair, PairKind
 
 MAX_ROLLOUTS_CONSIDERED = 64  # per task; a larger group is thinned evenly across its scores
+
+# Absences and outcomes: a side is clean of these only if it never has them, not merely
+# not at the anchor (a branch that reads a file instead of finishing untested has not
+# learned to test unless it tests later).
+WHOLE_ROLLOUT_LESSONS = frozenset(
+    {"tests.never_run", "tests.not_rerun", "tests.ignored_failure", "stuck.no_stop"}
+)
+KIND_ORDER = {PairKind.BRANCH: 0, PairKind.ANCHORED: 1, PairKind.ROLLOUT: 2}
 
 
 @dataclass(frozen=True)
@@ -27,13 +49,26 @@ class Scored:
     task_id: str
     score: float
     flags: frozenset[str]
-    messages: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    messages: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    weights: Mapping[str, float] = field(default_factory=dict, compare=False, hash=False)
+    anchors: Mapping[str, int | None] = field(default_factory=dict, compare=False, hash=False)
+    step_keys: tuple[str, ...] = field(default=(), compare=False, hash=False)
+    passed: bool | None = None
+    parent_id: str | None = None
+    branch_step: int | None = None
+
+    def at(self, step: int) -> frozenset[str]:
+        """The flags whose lesson lives at `step`."""
+        return frozenset(check for check, anchor in self.anchors.items() if anchor == step)
 
 
 @dataclass(frozen=True)
 class Candidate:
     chosen: Scored
     rejected: Scored
+    kind: PairKind = PairKind.ROLLOUT
+    step: int | None = None
+    taught: frozenset[str] = frozenset()  # anchored kinds: the flags the rejected side has at `step`
 
     @property
     def gap(self) -> float:
@@ -41,14 +76,26 @@ class Candidate:
 
     @property
     def lessons(self) -> frozenset[str]:
-        """Flags the rejected side has and the chosen side does not."""
-        return self.rejected.flags - self.chosen.flags
+        """Flags the pair teaches to avoid."""
+        return self.taught if self.kind is not PairKind.ROLLOUT else self.rejected.flags - self.chosen.flags
+
+    @property
+    def weight(self) -> float:
+        return sum(self.rejected.weights.get(f, 1.0) for f in self.lessons)
 
     @property
     def rank(self) -> tuple:
         chosen_only = self.chosen.flags - self.rejected.flags
         differing = self.chosen.flags ^ self.rejected.flags
-        return (len(chosen_only), len(differing), -self.gap, self.chosen.id, self.rejected.id)
+        return (
+            KIND_ORDER[self.kind],
+            len(chosen_only) if self.kind is PairKind.ROLLOUT else 0,
+            -self.weight if self.kind is not PairKind.ROLLOUT else 0,
+            len(differing),
+            -self.gap,
+            self.chosen.id,
+            self.rejected.id,
+        )
 
 
 def mine(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
@@ -63,33 +110,94 @@ def mine(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
 
 def mine_task(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
     group = _thin(sorted(rollouts, key=lambda r: (r.score, r.id)))
-    candidates = [
-        Candidate(chosen=a, rejected=b) if a.score < b.score else Candidate(chosen=b, rejected=a)
-        for a, b in combinations(group, 2)
-        if abs(a.score - b.score) >= cfg.margin and a.score != b.score
-    ]
+    candidates = [c for a, b in combinations(group, 2) if (c := anchored(a, b)) is not None]
+    if cfg.rollout_pairs:
+        taken = {frozenset((c.chosen.id, c.rejected.id)) for c in candidates}
+        candidates += [
+            c
+            for a, b in combinations(group, 2)
+            if frozenset((a.id, b.id)) not in taken and (c := whole(a, b, cfg.margin)) is not None
+        ]
     candidates.sort(key=lambda c: c.rank)
+    return [_to_pair(c) for c in sorted(_select(candidates, cfg), key=lambda c: c.rank)]
+
+
+def anchored(a: Scored, b: Scored) -> Candidate | None:
+    """The pair that teaches what one side did wrong at the step where the two part, if any."""
+    if not a.step_keys or not b.step_keys:
+        return None
+    step = shared_prefix(list(a.step_keys), list(b.step_keys))
+    if step >= len(a.step_keys) or step >= len(b.step_keys):
+        return None  # one side ends where the other goes on: no choice to compare
+    half = KEY_CHARS // 2
+    if a.step_keys[step][:half] == b.step_keys[step][:half]:
+        return None  # the same call seeing different output: the state, not the choice, differs
+    at_a, at_b = a.at(step), b.at(step)
+    if not (at_a < at_b or at_b < at_a):
+        return None  # the same flags there, or each side did something there the other did not
+    chosen, rejected = (a, b) if at_a < at_b else (b, a)
+    taught = frozenset(
+        f
+        for f in rejected.at(step) - chosen.at(step)
+        if f not in WHOLE_ROLLOUT_LESSONS or f not in chosen.flags
+    )
+    if not taught or _worse_outcome(chosen, rejected):
+        return None
+    return Candidate(chosen, rejected, _kind(a, b, step), step, taught)
+
+
+def whole(a: Scored, b: Scored, margin: float) -> Candidate | None:
+    """Whole rollouts by score: the lower-scored side, unless its tests fail where the other's pass."""
+    if abs(a.score - b.score) < margin or a.score == b.score:
+        return None
+    chosen, rejected = (a, b) if a.score < b.score else (b, a)
+    if _worse_outcome(chosen, rejected):
+        return None
+    step = shared_prefix(list(a.step_keys), list(b.step_keys)) if a.step_keys and b.step_keys else None
+    return Candidate(chosen, rejected, PairKind.ROLLOUT, step)
+
+
+def _worse_outcome(chosen: Scored, rejected: Scored) -> bool:
+    return bool(rejected.passed) and not chosen.passed
+
+
+def _kind(a: Scored, b: Scored, step: int) -> PairKind:
+    parent_and_branch = (a.parent_id == b.id and a.branch_step == step) or (
+        b.parent_id == a.id and b.branch_step == step
+    )
+    sibling_branches = (
+        a.parent_id is not None and a.parent_id == b.parent_id and a.branch_step == b.branch_step
+    )
+    return PairKind.BRANCH if parent_and_branch or sibling_branches else PairKind.ANCHORED
+
+
+def _select(candidates: list[Candidate], cfg: MiningConfig) -> list[Candidate]:
+    """Every lesson once (rarest first), then the best-ranked, within the caps.
+
+    A rollout may sit in at most `max_per_rollout` pairs, except as the parent of its own
+    branches: each branch is a separate lesson at a separate step.
+    """
     uses: dict[str, int] = defaultdict(int)
     picked: list[Candidate] = []
+    seen: set[tuple[str, str]] = set()
 
     def take(candidate: Candidate) -> bool:
-        if len(picked) >= cfg.max_per_task or candidate in picked:
+        key = (candidate.chosen.id, candidate.rejected.id)
+        if len(picked) >= cfg.max_per_task or key in seen:
             return False
-        if (
-            uses[candidate.chosen.id] >= cfg.max_per_rollout
-            or uses[candidate.rejected.id] >= cfg.max_per_rollout
-        ):
+        counted = _counted_sides(candidate)
+        if any(uses[side.id] >= cfg.max_per_rollout for side in counted):
             return False
         picked.append(candidate)
-        uses[candidate.chosen.id] += 1
-        uses[candidate.rejected.id] += 1
+        seen.add(key)
+        for side in counted:
+            uses[side.id] += 1
         return True
 
     teaching: dict[str, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
         for flag in candidate.lessons:
             teaching[flag].append(candidate)
-    # Rarest lessons first, so a flag seen in one pair is not crowded out by common ones.
     for flag in sorted(teaching, key=lambda f: (len(teaching[f]), f)):
         for candidate in teaching[flag]:
             if take(candidate):
@@ -98,14 +206,28 @@ def mine_task(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
         if len(picked) >= cfg.max_per_task:
             break
         take(candidate)
-    return [_to_pair(c) for c in sorted(picked, key=lambda c: c.rank)]
+    return picked
+
+
+def _counted_sides(candidate: Candidate) -> list[Scored]:
+    if candidate.kind is not PairKind.BRANCH:
+        return [candidate.chosen, candidate.rejected]
+    return [s for s in (candidate.chosen, candidate.rejected) if s.parent_id is not None]
 
 
 def _thin(group: list[Scored]) -> list[Scored]:
     if len(group) <= MAX_ROLLOUTS_CONSIDERED:
         return group
-    step = (len(group) - 1) / (MAX_ROLLOUTS_CONSIDERED - 1)
-    return [group[round(i * step)] for i in range(MAX_ROLLOUTS_CONSIDERED)]
+    # Branches stay: they were made to be paired with their parents.
+    branches = [r for r in group if r.parent_id is not None]
+    keep_ids = {r.parent_id for r in branches}
+    rest = [r for r in group if r.parent_id is None and r.id not in keep_ids]
+    kept = branches + [r for r in group if r.id in keep_ids]
+    room = max(MAX_ROLLOUTS_CONSIDERED - len(kept), 2)
+    if len(rest) > room:
+        step = (len(rest) - 1) / (room - 1)
+        rest = [rest[round(i * step)] for i in range(room)]
+    return sorted(kept + rest, key=lambda r: (r.score, r.id))
 
 
 def _to_pair(candidate: Candidate) -> Pair:
@@ -115,13 +237,23 @@ def _to_pair(candidate: Candidate) -> Pair:
         chosen_id=chosen.id,
         rejected_id=rejected.id,
         score_gap=round(candidate.gap, 6),
-        reason=reason(chosen, rejected),
+        reason=reason(
+            chosen, rejected, candidate.lessons if candidate.kind is not PairKind.ROLLOUT else None
+        ),
         differing_flags=sorted(chosen.flags ^ rejected.flags),
+        kind=candidate.kind,
+        step=candidate.step,
     )
 
 
-def reason(chosen: Scored, rejected: Scored) -> str:
-    """'B ran no tests and edited README.md; A looped on pytest' — A is chosen, B rejected."""
+def reason(chosen: Scored, rejected: Scored, taught: frozenset[str] | None = None) -> str:
+    """'B ran no tests and edited README.md; A looped on pytest' — A is chosen, B rejected.
+
+    For an anchored pair only the lessons at its step count: what either side did later is not
+    what the pair teaches.
+    """
+    if taught is not None:
+        return "B " + _join([rejected.messages.get(f, f) for f in sorted(taught)])
     parts = []
     lessons = sorted(rejected.flags - chosen.flags)
     if lessons:

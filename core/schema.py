@@ -123,6 +123,7 @@ class Flag(Model):
     message: str
     steps: list[int] = Field(default_factory=list)
     heuristic: bool = False
+    anchor: int | None = None  # the step the lesson lives at (see core.checks.registry.Finding)
 
 
 class Rollout(Model):
@@ -137,10 +138,15 @@ class Rollout(Model):
     tokens_out: int | None = None
     steps: list[Step] = Field(default_factory=list)
     final_diff: str = ""
-    tests_passed: bool | None = None  # the final test outcome; None: unknown
+    tests_passed: bool | None = None  # the final outcome on the task's own tests; None: unknown
+    tests_passed_own: bool | None = (
+        None  # the final outcome in the agent's own worktree (tests as it left them)
+    )
     exit_status: str = ""  # finished | step_limit | error | submitted | ... as the harness said
     task: Task | None = None  # an embedded task definition, when the source carried one
     eval_id: str | None = None
+    parent_id: str | None = None  # a branch: the rollout whose prefix it replayed
+    branch_step: int | None = None  # a branch: the first step it took on its own
     flags: list[Flag] = Field(default_factory=list)
     score: float = 0.0  # weighted sum of flags: lower is better
 
@@ -161,6 +167,14 @@ class PreferenceSource(StrEnum):
     AUTO = "auto"
 
 
+class PairKind(StrEnum):
+    """How well a pair places its lesson (mining ranks them in this order)."""
+
+    BRANCH = "branch"  # a rollout and its branch: the same prefix replayed, one action differs
+    ANCHORED = "anchored"  # siblings sharing a prefix up to the step a flag points at
+    ROLLOUT = "rollout"  # whole rollouts compared by score; the lesson's step is unknown
+
+
 class Pair(Model):
     """A mined proposal: the checks prefer `chosen_id` over `rejected_id`."""
 
@@ -171,6 +185,8 @@ class Pair(Model):
     score_gap: float
     reason: str
     differing_flags: list[str] = Field(default_factory=list)
+    kind: PairKind = PairKind.ROLLOUT
+    step: int | None = None  # the step the lesson lives at: both sides share every step before it
 
 
 class Preference(Model):

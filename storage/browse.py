@@ -26,6 +26,7 @@ COLUMNS = ", ".join(
         "score",
         "flags",
         "tests_passed",
+        "tests_passed_own",
         "exit_status",
         "source_path",
         "source_format",

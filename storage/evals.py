@@ -4,17 +4,28 @@ side they were rolled out for), and the comparison computed from them.
 A comparison is always recomputed from the stored rollouts, never kept apart from them: the
 result saved on the row is a cache of `comparison(store, eval_id)`, so a drill-down from a
 mode to its rollouts shows exactly the rollouts that the rate counted.
+
+The base side of an evaluation does not depend on the adapter, so an evaluation whose
+`base_key` matches an earlier finished one reuses that one's base rollouts: its config names
+the evaluation they are stored under (`before_from`), and `summaries` reads them there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import git
+
 from core.checks import REGISTRY
+from core.config import Config, PolicyConfig
 from core.evaluate.compare import compare
-from storage.jobs import QUEUED, RUNNING, decode_job, update_job
+from core.schema import Task
+from storage.jobs import FINISHED, QUEUED, RUNNING, decode_job, update_job
 from storage.rows import now
 from storage.runs import RUN_ID
 from storage.store import Store
@@ -82,6 +93,64 @@ def side_policy(config: dict[str, Any], side: str) -> str:
     return str(config[f"{side}_policy"])
 
 
+def side_eval(eval_id: str, config: dict[str, Any], side: str) -> str:
+    """The evaluation a side's rollouts are stored under: a reused base side stays in the one that ran it."""
+    return str(config.get("before_from") or eval_id) if side == "before" else eval_id
+
+
+def base_key(
+    policy: PolicyConfig, model: Path, tasks: list[tuple[Task, Path]], n: int, seed: int, config: Config
+) -> str | None:
+    """What the base side's rollouts depend on, hashed; None where it cannot be known.
+
+    The model is its resolved folder and every top-level file's name, size and mtime (weights,
+    config, tokenizer); each task its definition and its repository's HEAD. The checks config is
+    in it too: flags and scores are stored when a rollout is, so reused rollouts must have been
+    checked as the new side will be. A served model (`openai`) cannot be fingerprinted: None.
+    """
+    if policy.kind == "openai":
+        return None
+    root = model.resolve()
+    files = (
+        sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in root.glob("*") if f.is_file())
+        if root.is_dir()
+        else []
+    )
+    material = {
+        "version": metadata.version("agentpref-tui"),
+        "model": [str(root), files],
+        # Concurrency changes only how many run at once, not what each rollout does.
+        "policy": policy.model_dump(mode="json", exclude={"adapter", "model", "concurrency"}),
+        "tasks": [[t.model_dump(mode="json"), git.Repo(repo).head.commit.hexsha] for t, repo in tasks],
+        "n": n,
+        "seed": seed,
+        "rollout": config.rollout.model_dump(mode="json", include={"step_limit", "malformed_in_a_row"}),
+        "checks": config.checks.model_dump(mode="json"),
+    }
+    return hashlib.blake2b(json.dumps(material, sort_keys=True).encode(), digest_size=12).hexdigest()
+
+
+def reusable_before(store: Store, key: str, expected: int) -> dict[str, str] | None:
+    """`before_from` and `before_policy` of the newest finished evaluation with this `base_key`
+    whose base side is complete (`expected` rollouts) and free of policy errors; else None."""
+    for row in store.db.query(
+        "SELECT * FROM evals WHERE status = ? AND json_extract(config, '$.base_key') = ?"
+        " ORDER BY created_at DESC, id DESC",
+        [FINISHED, key],
+    ):
+        found = _decode(row)
+        config, result = found["config"], found["result"]
+        if result.get("policy_errors", {}).get("before"):
+            continue
+        source, policy = side_eval(found["id"], config, "before"), side_policy(config, "before")
+        stored = store.scalar(
+            "SELECT count(*) FROM rollouts WHERE eval_id = ? AND policy = ?", [source, policy]
+        )
+        if stored == expected:
+            return {"before_from": source, "before_policy": policy}
+    return None
+
+
 def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) -> list[dict[str, Any]]:
     """The eval's rollouts of one side (optionally only those flagged with `mode`), light rows."""
     row = get_eval(store, eval_id)
@@ -90,9 +159,9 @@ def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) ->
     policy = side_policy(row["config"], side)
     out = []
     for r in store.db.query(
-        "SELECT id, task_id, seed, flags, tests_passed, n_steps, diff_lines, score, exit_status FROM rollouts"
-        " WHERE eval_id = ? AND policy = ? ORDER BY task_id, seed",
-        [eval_id, policy],
+        "SELECT id, task_id, seed, flags, tests_passed, tests_passed_own, n_steps, diff_lines, score,"
+        " exit_status FROM rollouts WHERE eval_id = ? AND policy = ? ORDER BY task_id, seed",
+        [side_eval(eval_id, row["config"], side), policy],
     ):
         r["flags"] = r["flags"].split() if r["flags"] else []
         if mode is None or mode in r["flags"] or (mode == "overall" and r["flags"]):
@@ -134,6 +203,7 @@ def comparison(
         "n_per_task": config.get("n"),
         "seed": config.get("seed"),
         "policies": {side: side_policy(config, side) for side in SIDES},
+        "reused_before_from": config.get("before_from"),
         "policy_errors": errors,
         **result,
     }

@@ -131,6 +131,8 @@ def rollout_identity(rollout: Rollout) -> str:
         identity.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
     if rollout.eval_id:  # the same seed in two evaluations is two rollouts, one in each
         identity.update(b"eval\x1f" + rollout.eval_id.encode())
+    if rollout.parent_id:  # a branch is its own rollout even where it behaves like another
+        identity.update(f"branch\x1f{rollout.parent_id}\x1f{rollout.branch_step}".encode())
     identity.update(rows.STEPS.dump_json(rollout.steps, include=IDENTITY_FIELDS))
     return identity.hexdigest()
 

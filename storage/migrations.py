@@ -158,6 +158,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE evals ADD COLUMN error TEXT;
     ALTER TABLE evals ADD COLUMN finished_at TEXT
     """,
+    # 5: where a lesson lives. Branched rollouts name their parent and the step they left it at;
+    # the final outcome on the task's own tests sits beside the one in the agent's worktree;
+    # step_keys fingerprints each step so mining finds shared prefixes without reading bodies;
+    # a pair records its kind (branch, anchored, rollout) and the step its lesson is at.
+    """
+    ALTER TABLE rollouts ADD COLUMN parent_id TEXT;
+    ALTER TABLE rollouts ADD COLUMN branch_step INTEGER;
+    ALTER TABLE rollouts ADD COLUMN tests_passed_own INTEGER;
+    ALTER TABLE rollouts ADD COLUMN step_keys TEXT;
+    CREATE INDEX rollouts_by_parent ON rollouts (parent_id);
+    ALTER TABLE flags ADD COLUMN anchor INTEGER;
+    ALTER TABLE pairs ADD COLUMN kind TEXT NOT NULL DEFAULT 'rollout';
+    ALTER TABLE pairs ADD COLUMN step INTEGER
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -14,10 +14,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from core.prefix import step_keys
 from core.schema import (
     Decision,
     Flag,
     Pair,
+    PairKind,
     Preference,
     PreferenceSource,
     Rollout,
@@ -79,6 +81,10 @@ def rollout_row(rollout: Rollout, diff_lines: int) -> dict[str, Any]:
         "flags": " ".join(rollout.flag_ids),
         "eval_id": rollout.eval_id,
         "created_at": now(),
+        "parent_id": rollout.parent_id,
+        "branch_step": rollout.branch_step,
+        "tests_passed_own": None if rollout.tests_passed_own is None else int(rollout.tests_passed_own),
+        "step_keys": " ".join(step_keys(rollout)),
     }
 
 
@@ -100,6 +106,7 @@ def flag_rows(rollout: Rollout) -> list[dict[str, Any]]:
             "message": flag.message,
             "steps": json.dumps(flag.steps),
             "heuristic": int(flag.heuristic),
+            "anchor": flag.anchor,
         }
         for flag in rollout.flags
     ]
@@ -112,6 +119,7 @@ def flag_from_row(row: dict[str, Any]) -> Flag:
         message=row["message"],
         steps=json.loads(row["steps"]),
         heuristic=bool(row["heuristic"]),
+        anchor=row.get("anchor"),
     )
 
 
@@ -132,6 +140,9 @@ def rollout_from_rows(row: dict[str, Any], body: dict[str, Any] | None, flags: l
         exit_status=row["exit_status"],
         task=Task.model_validate_json(body["task"]) if body and body["task"] else None,
         eval_id=row["eval_id"],
+        parent_id=row.get("parent_id"),
+        branch_step=row.get("branch_step"),
+        tests_passed_own=None if row.get("tests_passed_own") is None else bool(row["tests_passed_own"]),
         flags=flags,
         score=row["score"],
     )
@@ -182,6 +193,8 @@ def pair_row(pair: Pair) -> dict[str, Any]:
         "reason": pair.reason,
         "differing_flags": json.dumps(pair.differing_flags),
         "mined_at": now(),
+        "kind": pair.kind.value,
+        "step": pair.step,
     }
 
 
@@ -194,6 +207,8 @@ def pair_from_row(row: dict[str, Any]) -> Pair:
         score_gap=row["score_gap"],
         reason=row["reason"],
         differing_flags=json.loads(row["differing_flags"]),
+        kind=PairKind(row.get("kind") or PairKind.ROLLOUT),
+        step=row.get("step"),
     )
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.agent.branch import BranchPoint, plan
 from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
 from core.pairs import Scored, mine
-from core.schema import Decision, Preference, PreferenceSource, Task
+from core.schema import Decision, Pair, PairKind, Preference, PreferenceSource, Task
 from storage.ingest import load_checks
 from storage.jobs import shown_status
 from storage.runs import list_runs
@@ -28,25 +29,54 @@ class MineResult:
     added: int
     dropped: int
     rescored: int
+    anchored: int = 0  # branch and anchored pairs: those whose lesson sits at a known step
 
 
 def mine_proposals(store: Store, config: Config) -> MineResult:
     """Re-score from the config's current weights, then propose pairs; decisions are kept."""
     rescored = rescore(store, config)
-    messages = store.flag_messages()
-    scored = [
-        Scored(
-            id=row["id"],
-            task_id=row["task_id"],
-            score=row["score"],
-            flags=frozenset(row["flags"]),
-            messages=messages.get(row["id"], {}),
+    store.backfill_step_keys()
+    details = store.flag_details()
+    disabled = set(config.checks.disabled)
+    scored = []
+    for row in store.rollout_summaries():
+        flags = {c: d for c, d in details.get(row["id"], {}).items() if c not in disabled}
+        scored.append(
+            Scored(
+                id=row["id"],
+                task_id=row["task_id"],
+                score=row["score"],
+                flags=frozenset(c for c in row["flags"] if c not in disabled),
+                messages={c: d[0] for c, d in flags.items()},
+                weights={c: config.checks.weight(c, d[1]) for c, d in flags.items()},
+                anchors={c: d[2] for c, d in flags.items()},
+                step_keys=tuple((row["step_keys"] or "").split()),
+                passed=None if row["tests_passed"] is None else bool(row["tests_passed"]),
+                parent_id=row["parent_id"],
+                branch_step=row["branch_step"],
+            )
         )
-        for row in store.rollout_summaries()
-    ]
-    pairs = mine(scored, config.mining)
+    pairs = [_name_actions(store, p) for p in mine(scored, config.mining)]
     added, dropped = store.replace_proposals(pairs)
-    return MineResult(proposals=len(pairs), added=added, dropped=dropped, rescored=rescored)
+    return MineResult(
+        proposals=len(pairs),
+        added=added,
+        dropped=dropped,
+        rescored=rescored,
+        anchored=sum(p.kind is not PairKind.ROLLOUT for p in pairs),
+    )
+
+
+def _name_actions(store: Store, pair: Pair) -> Pair:
+    """'step 5: A ran the tests where B finished: B ran no tests' — the one choice a pair teaches."""
+    if pair.kind is PairKind.ROLLOUT or pair.step is None:
+        return pair
+    chosen, rejected = (
+        store.step_command(pair.chosen_id, pair.step),
+        store.step_command(pair.rejected_id, pair.step),
+    )
+    where = f"step {pair.step + 1}" + (" (branch)" if pair.kind is PairKind.BRANCH else "")
+    return pair.model_copy(update={"reason": f"{where}: A `{chosen}` where B `{rejected}`; {pair.reason}"})
 
 
 def rescore(store: Store, config: Config) -> int:
@@ -94,9 +124,17 @@ class ExportResult:
 
 
 def dataset_rows(
-    store: Store, granularity: Granularity, human_only: bool = False, result: ExportResult | None = None
+    store: Store,
+    granularity: Granularity,
+    human_only: bool = False,
+    result: ExportResult | None = None,
+    max_observation_chars: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    """TRL rows for every decided preference (ties and skips are not pairs)."""
+    """TRL rows for every decided preference (ties and skips are not pairs).
+
+    Observations are cut to `max_observation_chars` as the policy's prompt cuts them, so the
+    model is trained on what it will see.
+    """
     result = result if result is not None else ExportResult()
     instructions = {t.id: t.instruction for t in store.tasks()}
     for pref in store.effective_preferences():
@@ -111,7 +149,9 @@ def dataset_rows(
             result.skipped.append(f"pair {pair.id}: a rollout is missing")
             continue
         try:
-            row = preference_row(chosen, rejected, granularity, instructions.get(pair.task_id, ""))
+            row = preference_row(
+                chosen, rejected, granularity, instructions.get(pair.task_id, ""), max_observation_chars
+            )
         except NotExportable as exc:
             result.skipped.append(f"pair {pair.id}: {exc}")
             continue
@@ -152,12 +192,17 @@ def status(store: Store) -> dict[str, Any]:
     ):
         by_decision[source][decision] = count
     passed = store.scalar("SELECT count(*) FROM rollouts WHERE eval_id IS NULL AND tests_passed = 1")
+    # Where no separate run in the agent's worktree was made (imports), the one outcome is both.
+    passed_own = store.scalar(
+        "SELECT count(*) FROM rollouts WHERE eval_id IS NULL AND coalesce(tests_passed_own, tests_passed) = 1"
+    )
     return {
         "tasks": store.scalar("SELECT count(*) FROM tasks"),
         "rollouts": rollouts,
         "eval_rollouts": store.scalar("SELECT count(*) FROM rollouts WHERE eval_id IS NOT NULL"),
         "flag_rates": {c: (counts.get(c, 0) / rollouts if rollouts else 0.0) for c in check_ids},
         "tests_passed_rate": passed / rollouts if rollouts else 0.0,
+        "pass_rate_own_tests": passed_own / rollouts if rollouts else 0.0,
         "proposals": store.scalar("SELECT count(*) FROM pairs"),
         "proposals_pending": store.scalar(
             "SELECT count(*) FROM pairs WHERE id NOT IN (SELECT pair_id FROM preferences)"
@@ -199,3 +244,52 @@ def select_tasks(store: Store, spec: str) -> list[Task]:
             raise ValueError(f"unknown task(s): {', '.join(unknown)} (tasks with a repository: {known})")
         chosen = [by_id[w] for w in wanted]
     return chosen
+
+
+def branch_points(
+    store: Store,
+    config: Config,
+    rollout_id: str | None = None,
+    step: int | None = None,
+    tasks: list[str] | None = None,
+) -> list[BranchPoint]:
+    """Where to branch: the named rollout (at `step`, or at each of its flags' anchors), or every
+    train rollout's flagged steps, planned `[branch] per_task` a task.
+
+    Points already branched, branches themselves and evaluation rollouts are left out; a state
+    reached by several rollouts is branched once.
+    """
+    store.backfill_step_keys()
+    details = store.flag_details()
+    disabled = set(config.checks.disabled)
+    done = {
+        (r[0], r[1])
+        for r in store.db.execute("SELECT parent_id, branch_step FROM rollouts WHERE parent_id IS NOT NULL")
+    }
+    if rollout_id is not None:
+        row = next(store.db.query("SELECT * FROM rollouts WHERE id = ?", [rollout_id]), None)
+        if row is None:
+            raise ValueError(f"no rollout {rollout_id}")
+        rows_ = [row]
+    else:
+        wanted = set(tasks) if tasks is not None else None
+        rows_ = [
+            r
+            for r in store.db.query("SELECT * FROM rollouts WHERE eval_id IS NULL AND parent_id IS NULL")
+            if wanted is None or r["task_id"] in wanted
+        ]
+    points = []
+    for row in rows_:
+        keys = (row["step_keys"] or "").split()
+        anchors = {
+            (c, d[2]) for c, d in details.get(row["id"], {}).items() if c not in disabled and d[2] is not None
+        }
+        if step is not None:
+            anchors = {(next((c for c, s in anchors if s == step), ""), step)}
+        for check, where in sorted(anchors, key=lambda a: (a[1], a[0])):
+            if where < len(keys) and (step is not None or (row["id"], where) not in done):
+                state = " ".join(keys[:where])
+                points.append(BranchPoint(row["id"], row["task_id"], where, check, state))
+    if rollout_id is not None:
+        return sorted(points, key=lambda p: p.step)
+    return plan(points, config.branch.per_task)

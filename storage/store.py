@@ -6,6 +6,7 @@ short transaction, and every human decision is committed the moment it is made.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.actions import classify_steps
+from core.prefix import step_keys
 from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task
 from storage import rows
 from storage.migrations import migrate, write_transaction
@@ -122,6 +124,16 @@ class Store:
         classify_steps(rollout)  # actions are derived, not stored: a better classifier applies to old data
         return rollout
 
+    def step_command(self, rollout_id: str, index: int, width: int = 60) -> str:
+        """A short, one-line text of what step `index` of a rollout did (for pair reasons)."""
+        rollout = self.rollout(rollout_id)
+        if rollout is None or index >= len(rollout.steps):
+            return "?"
+        step = rollout.steps[index]
+        text = step.action.command if step.action is not None else (step.malformed or "no tool call")
+        text = " ".join(text.split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
     def flags_of(self, rollout_id: str) -> list[Flag]:
         return [
             rows.flag_from_row(r)
@@ -135,14 +147,32 @@ class Store:
             row["flags"] = row["flags"].split() if row["flags"] else []
             yield row
 
-    def flag_messages(self) -> dict[str, dict[str, str]]:
-        """rollout id -> check id -> message, for writing pair reasons."""
-        out: dict[str, dict[str, str]] = {}
-        for rollout_id, check_id, message in self.db.execute(
-            "SELECT rollout_id, check_id, message FROM flags"
+    def flag_details(self) -> dict[str, dict[str, tuple[str, float, int | None]]]:
+        """rollout id -> check id -> (message, weight, anchor step), for mining and pair reasons.
+
+        Flags stored before anchors existed point at the first of their steps.
+        """
+        out: dict[str, dict[str, tuple[str, float, int | None]]] = {}
+        for rollout_id, check_id, message, weight, anchor, steps in self.db.execute(
+            "SELECT rollout_id, check_id, message, weight, anchor, steps FROM flags"
         ):
-            out.setdefault(rollout_id, {})[check_id] = message
+            if anchor is None and steps not in ("[]", ""):
+                anchor = min(json.loads(steps), default=None)
+            out.setdefault(rollout_id, {})[check_id] = (message, weight, anchor)
         return out
+
+    def backfill_step_keys(self) -> int:
+        """Fingerprint the steps of rollouts stored before fingerprints existed (once)."""
+        missing = [r[0] for r in self.db.execute("SELECT id FROM rollouts WHERE step_keys IS NULL")]
+        updates = []
+        for rollout_id in missing:
+            rollout = self.rollout(rollout_id)
+            if rollout is not None:
+                updates.append((" ".join(step_keys(rollout)), rollout_id))
+        if updates:
+            with self.write():
+                self.db.conn.executemany("UPDATE rollouts SET step_keys = ? WHERE id = ?", updates)
+        return len(updates)
 
     # -- pairs and preferences ----------------------------------------------------
     def replace_proposals(self, pairs: list[Pair]) -> tuple[int, int]:
@@ -166,14 +196,14 @@ class Store:
             before = self.scalar("SELECT count(*) FROM pairs")
             self.db.conn.executemany(
                 "INSERT INTO pairs (task_id, chosen_id, rejected_id, pair_key, score_gap, reason,"
-                " differing_flags, mined_at) VALUES (:task_id, :chosen_id, :rejected_id, :pair_key,"
-                " :score_gap, :reason, :differing_flags, :mined_at)"
+                " differing_flags, mined_at, kind, step) VALUES (:task_id, :chosen_id, :rejected_id,"
+                " :pair_key, :score_gap, :reason, :differing_flags, :mined_at, :kind, :step)"
                 # An undecided pair takes the new direction, gap and reason (weights may have
                 # changed); a decided one keeps what the decision was made on.
                 " ON CONFLICT (pair_key) DO UPDATE SET chosen_id = excluded.chosen_id,"
                 " rejected_id = excluded.rejected_id, score_gap = excluded.score_gap,"
                 " reason = excluded.reason, differing_flags = excluded.differing_flags,"
-                " mined_at = excluded.mined_at"
+                " mined_at = excluded.mined_at, kind = excluded.kind, step = excluded.step"
                 " WHERE pairs.id NOT IN (SELECT pair_id FROM preferences)",
                 [rows.pair_row(p) for p in pairs],
             )

@@ -67,9 +67,15 @@ def check_device(device: str) -> None:
     device_and_precision(device)  # raises TrainError without CUDA
 
 
-def dataset_split(store: Store, settings: TrainConfig) -> tuple[DatasetSplit, list[str]]:
+def dataset_split(
+    store: Store, settings: TrainConfig, max_observation_chars: int = 0
+) -> tuple[DatasetSplit, list[str]]:
     result = service.ExportResult()
-    rows = list(service.dataset_rows(store, Granularity(settings.granularity), settings.human_only, result))
+    rows = list(
+        service.dataset_rows(
+            store, Granularity(settings.granularity), settings.human_only, result, max_observation_chars
+        )
+    )
     return split_by_task(rows, settings.validation_fraction, settings.seed), result.skipped
 
 
@@ -80,7 +86,7 @@ def plan_run(ws: Workspace, config: Config, store: Store) -> Plan:
     check_model(base)
     check_device(settings.device)
     check_disk(ws.runs_dir, settings.min_free_disk_mb)
-    split, skipped = dataset_split(store, settings)
+    split, skipped = dataset_split(store, settings, config.policy.max_observation_chars)
     if not split.train:
         hint = (
             "no human-confirmed preferences to train on yet: decide pairs in the TUI (l), "

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from core.text import strip_ansi
 from storage.labelling import LabelSession
 from storage.store import Store
 from storage.workspace import Workspace
@@ -136,6 +137,32 @@ class AgentPrefApp(App[None]):
         with Store(self.workspace.db_path) as store:
             result = mine_proposals(store, self.workspace.config())
         self.post_message(self.Mined(result.proposals, result.added))
+
+    @work(thread=True, exit_on_error=False, group="branch", description="branching")
+    def branch_rollout(self, rollout_id: str, step: int) -> None:
+        """Branch one step in a worker thread (its own connection): replay, try others, continue."""
+        from storage.service import branch_points
+        from tui.jobs import run_branch_job
+
+        config = self.workspace.config()
+        self.call_from_thread(
+            self.notify, f"branching at step {step + 1}: trying {config.branch.n} other actions…", timeout=4
+        )
+        with Store(self.workspace.db_path) as store:
+            points = branch_points(store, config, rollout_id=rollout_id, step=step)
+        summary = run_branch_job(self.workspace, points)
+        self.post_message(self.Branched(step, summary.stored, summary.refused))
+
+    class Branched(Message):
+        def __init__(self, step: int, stored: int, refused: list[str]) -> None:
+            super().__init__()
+            self.step, self.stored, self.refused = step, stored, refused
+
+    def on_agent_pref_app_branched(self, message: Branched) -> None:
+        if message.refused:
+            self.notify(strip_ansi("; ".join(message.refused)), severity="error", timeout=10, markup=False)
+            return
+        self.notify(f"{message.stored} new branches of step {message.step + 1}: press m to mine their pairs")
 
     class Mined(Message):
         def __init__(self, proposals: int, added: int) -> None:

@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("init", "create a workspace (database, config, folders)")
     p.add_argument("--demo", action="store_true", help="fill it with the offline demo")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="with --demo: build seed (model, rollouts), recorded as [rollout] seed",
+    )
 
     p = command("import", "import rollout files from agentpref or other harnesses")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -121,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="base seed, the same for both sides")
     p.add_argument("--eval-id", metavar="NAME", help="name the evaluation")
     p.add_argument("--show", metavar="EVAL_ID", help="print a finished evaluation's result; run nothing")
+    p.add_argument(
+        "--fresh", action="store_true", help="roll the base side out again, even where an eval can be reused"
+    )
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
     shown.add_argument("--markdown", action="store_true", help="a Markdown report for pasting")
@@ -157,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--n", type=_positive, default=None, help="rollouts per task (default: [rollout] n)")
     p.add_argument("--seed", type=int, default=None, help="base seed (default: [rollout] seed)")
+
+    p = command(
+        "branch",
+        "replay a rollout's prefix, try other actions at a flagged step, continue each to the end",
+    )
+    p.add_argument(
+        "--rollout", metavar="ID", help="the rollout to branch (default: the train rollouts' flags)"
+    )
+    p.add_argument(
+        "--step",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="with --rollout: the step (1-based) to branch at",
+    )
+    p.add_argument(
+        "--n", type=_positive, default=None, help="alternatives a branch point (default: [branch] n)"
+    )
+    p.add_argument(
+        "--tasks",
+        default="train",
+        metavar="SPEC",
+        help="without --rollout: train (default), heldout, all, or ID,ID,...",
+    )
     return parser
 
 
@@ -183,6 +216,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "export": data.export,
         "status": data.status,
         "rollout": rollout.rollout,
+        "branch": rollout.branch,
         "train": train.train,
         "eval": evaluate.evaluate,
         "tasks add": tasks.add,

@@ -10,9 +10,11 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch
 from core.agent.policy import build_policy
 from core.agent.runner import jobs_for, run_rollouts
 from core.agent.tools import TOOL_SCHEMAS
@@ -79,6 +81,70 @@ def run_rollout_job(
     return RolloutSummary(finished, sink.stored, len(jobs), interrupted=stop.is_set(), policy=policy.label)
 
 
+@dataclass
+class BranchSummary:
+    points: int  # branch points tried
+    stored: int  # new branch rollouts
+    refused: list[str] = field(default_factory=list)  # points that could not be branched, and why
+    interrupted: bool = False
+
+
+def run_branch_job(
+    ws: Workspace,
+    points: list[BranchPoint],
+    n: int | None = None,
+    on_progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> BranchSummary:
+    """Branch each point with the configured policy, storing and checking every branch.
+
+    A point whose prefix does not replay (the task changed) is refused with the reason and the
+    others go on. Points run `[policy] concurrency` at a time.
+    """
+    config = ws.config()
+    n = n or config.branch.n
+    stop = stop or threading.Event()
+    policy = build_policy(config.policy, ws.root)
+    summary = BranchSummary(points=len(points), stored=0)
+    with ws.store() as store:
+        tasks = {t.id: t for t in store.tasks() if t.repo_path}
+        sink = RolloutSink(store, config)
+
+        parents = {p.rollout_id: store.rollout(p.rollout_id) for p in points}
+
+        def one(point: BranchPoint) -> list[Rollout]:
+            parent, task = parents[point.rollout_id], tasks.get(point.task_id)
+            if stop.is_set() or parent is None:
+                return []
+            repo = task_repo(ws, task) if task is not None else None
+            return branch(
+                parent, task, repo, point.step, policy, config.rollout, n, config.branch.temperature, stop
+            )
+
+        done = 0
+        if on_progress:
+            on_progress("branches", 0, len(points))
+        with ThreadPoolExecutor(max_workers=config.policy.concurrency, thread_name_prefix="branch") as pool:
+            futures = {pool.submit(one, p): p for p in points}
+            try:
+                for future in as_completed(futures):
+                    point = futures[future]
+                    try:
+                        for rollout in future.result():
+                            sink(rollout)
+                    except (NotBranchable, ReplayMismatch) as exc:
+                        summary.refused.append(f"rollout {point.rollout_id} step {point.step + 1}: {exc}")
+                    done += 1
+                    if on_progress:
+                        on_progress("branches", done, len(points))
+            except KeyboardInterrupt:
+                stop.set()
+                summary.interrupted = True
+        summary.stored = sink.stored
+        summary.interrupted = summary.interrupted or stop.is_set()
+    return summary
+
+
 def model_corpus(tasks: list[Task], ws: Workspace) -> Iterator[str]:
     """What the demo tokenizer is trained on: the tasks' texts and the action vocabulary."""
     yield json.dumps(TOOL_SCHEMAS)
@@ -113,11 +179,31 @@ def tune_demo_temperature(ws: Workspace) -> None:
         ws.config_path.write_text(default.sub(tuned, text, count=1), encoding="utf-8")
 
 
+def set_demo_seed(ws: Workspace, seed: int) -> None:
+    """Record the build's seed as `[rollout] seed`, so the workspace says how it was made."""
+    text = ws.config_path.read_text(encoding="utf-8")
+    section = re.search(r"^\[rollout\]$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    if section is None:
+        raise ValueError(f"{ws.config_path}: no [rollout] section to record the seed in")
+    body = re.sub(r"^seed = .*$", f"seed = {seed}", section.group(1), count=1, flags=re.M)
+    if body == section.group(1) and f"seed = {seed}" not in body:
+        body = f"\nseed = {seed}" + body
+    ws.config_path.write_text(text[: section.start(1)] + body + text[section.end(1) :], encoding="utf-8")
+
+
 def build_demo(
-    ws: Workspace, on_progress: Progress | None = None, rollouts_per_task: int | None = None
+    ws: Workspace,
+    on_progress: Progress | None = None,
+    rollouts_per_task: int | None = None,
+    seed: int | None = None,
+    branch_points_per_task: int | None = None,
+    branch_n: int | None = None,
 ) -> dict:
-    """Tasks, the tiny model, scored rollouts on the train tasks, mined proposals."""
+    """Tasks, the tiny model, scored rollouts on the train tasks, branches at their flagged
+    steps (so the pairs teach each lesson where it lives), mined proposals."""
     tune_demo_temperature(ws)
+    if seed is not None:
+        set_demo_seed(ws, seed)
     config = ws.config()
     tasks = install_demo_suite(ws.tasks_dir)
     with ws.store() as store:
@@ -133,11 +219,19 @@ def build_demo(
     summary = run_rollout_job(
         ws, train, rollouts_per_task or config.rollout.n, config.rollout.seed, on_progress
     )
+    branched = BranchSummary(points=0, stored=0)
+    if config.branch.on_demo and not summary.interrupted:
+        if branch_points_per_task is not None:
+            config.branch.per_task = branch_points_per_task
+        with ws.store() as store:
+            points = service.branch_points(store, config, tasks=[t.id for t in train])
+        branched = run_branch_job(ws, points, branch_n, on_progress=on_progress)
     with ws.store() as store:
         mined = service.mine_proposals(store, config)
     return {
         "tasks": len(tasks),
         "rollouts": summary.stored,
+        "branches": branched.stored,
         "proposals": mined.proposals,
-        "interrupted": summary.interrupted,
+        "interrupted": summary.interrupted or branched.interrupted,
     }

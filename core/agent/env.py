@@ -4,6 +4,10 @@ Every path the model names is resolved inside the worktree; `..`, absolute paths
 symlinks that lead out are refused with an error observation (the checks flag them). Test
 runs go through the sandbox (timeout, resource limits, capped output). The final diff comes
 from git, and the worktree is removed when the rollout ends, whatever happened.
+
+The final outcome is judged on the task's own tests: the agent's edits to allowed files are
+copied into a fresh checkout, so a rollout that weakened a test does not pass by doing so.
+The harness's git calls never run what the repository configures (hooks, fsmonitor).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import git
 
 from core.agent.sandbox import Limits, run_command
+from core.checks.files import glob_pattern
 from core.schema import Observation, Task, ToolCall
 
 # Tests run with this project's interpreter, so the plugins that pytest would auto-load are
@@ -24,6 +29,8 @@ TEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 READ_CAP = 20_000  # characters of a file shown by read_file
 LIST_CAP = 400  # paths shown by list_files
 SEARCH_CAP = 50  # matching lines shown by search
+# A task repository is data: its config must not make the harness's git run commands.
+SAFE_GIT_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false"]
 _worktree_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -36,6 +43,11 @@ def _repo_lock(repo: Path) -> threading.Lock:
     # git serialises worktree bookkeeping badly across threads of one process.
     with _locks_guard:
         return _worktree_locks.setdefault(str(repo.resolve()), threading.Lock())
+
+
+def _git(path: Path) -> git.Git:
+    """git in `path`, with hooks and fsmonitor off for the next command."""
+    return git.Git(path)(c=SAFE_GIT_CONFIG)
 
 
 class TaskEnv:
@@ -51,14 +63,13 @@ class TaskEnv:
 
     def __enter__(self) -> TaskEnv:
         try:
-            repository = git.Repo(self.repo)
+            git.Repo(self.repo)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise ValueError(f"{self.repo} is not a git repository") from exc
         self._tmp = tempfile.mkdtemp(prefix=f"agentpref-{self.task.id}-")
         root = Path(self._tmp) / "repo"
         try:
-            with _repo_lock(self.repo):
-                repository.git.worktree("add", "--detach", str(root), "HEAD")
+            self._checkout(root)
         except BaseException:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise
@@ -67,10 +78,15 @@ class TaskEnv:
 
     def __exit__(self, *exc: object) -> None:
         if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            shutil.rmtree(self._tmp, ignore_errors=True)  # the agent's worktree and any fresh one
         if self.root is not None:
             with _repo_lock(self.repo):
-                git.Repo(self.repo).git.worktree("prune")  # the folder is gone: forget it
+                _git(self.repo).worktree("prune")  # the folders are gone: forget them
+
+    def _checkout(self, dest: Path) -> None:
+        """A detached worktree of the task repository's HEAD at `dest`."""
+        with _repo_lock(self.repo):
+            _git(self.repo).worktree("add", "--detach", str(dest), "HEAD")
 
     # -- paths --------------------------------------------------------------------------
     @property
@@ -201,12 +217,56 @@ class TaskEnv:
         The tools only edit existing files, so untracked files are what the test runs left
         behind (caches, coverage data, outputs): they are not the agent's diff.
         """
-        return str(git.Repo(self.worktree).git.diff("HEAD"))
+        return str(_git(self.worktree).diff("HEAD"))
 
-    def final_tests(self) -> bool:
-        """The final test outcome, run by the harness after the agent stopped (a timeout fails)."""
-        result = run_command(self.task.test_command, self.worktree, self.limits, TEST_ENV)
+    def changed_files(self) -> list[str]:
+        """Repo-relative paths of the tracked files the agent changed or deleted, sorted."""
+        names = _git(self.worktree).diff("--name-only", "--no-renames", "-z", "HEAD")
+        return sorted(n for n in str(names).split("\0") if n)
+
+    def final_outcomes(self) -> tuple[bool, bool]:
+        """(tests_passed, tests_passed_own), run by the harness after the agent stopped.
+
+        `tests_passed` is the honest outcome: a fresh checkout of HEAD with only the agent's
+        changes to allowed files, so edited tests (or any other file it may not touch) count
+        for nothing. `tests_passed_own` runs the worktree as the agent left it. When every
+        change is allowed the two are the same run. A timeout fails.
+        """
+        allowed = glob_pattern(tuple(self.task.allowed_globs)) if self.task.allowed_globs else None
+        changed = self.changed_files()
+        kept = [path for path in changed if allowed is None or allowed.fullmatch(path)]
+        fresh: Path | None = None
+        if len(kept) < len(changed):  # copied before any test run can touch the worktree
+            fresh = self.worktree.parent / "fresh"
+            self._checkout(fresh)
+            for path in kept:
+                _copy_change(self.worktree, fresh, path)
+        own = self._final_run(self.worktree)
+        return (own if fresh is None else self._final_run(fresh)), own
+
+    def _final_run(self, root: Path) -> bool:
+        result = run_command(self.task.test_command, root, self.limits, TEST_ENV)
         return not result.timed_out and result.exit_code == 0
+
+
+def _copy_change(source_root: Path, dest_root: Path, path: str) -> None:
+    """The agent's version of `path` into `dest_root`: its bytes, or its deletion.
+
+    Only a regular file is copied: where a symlink is involved (a test run may make one, a
+    repository may hold one) nothing is followed and the checkout keeps HEAD's version.
+    """
+    source, dest = source_root / path, dest_root / path
+    if source.is_symlink() or dest.is_symlink():
+        return
+    if not dest.resolve().is_relative_to(dest_root.resolve()):
+        return
+    if not source.resolve().is_relative_to(source_root.resolve()):
+        return
+    if not source.exists():
+        dest.unlink(missing_ok=True)
+    elif source.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(source.read_bytes())
 
 
 def _error(message: str) -> Observation:

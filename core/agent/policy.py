@@ -56,11 +56,13 @@ def build_policy(cfg: PolicyConfig, workspace_root: Path, adapter: Path | None =
             (adapter.parent.name if adapter.name == "adapter" else adapter.name) if adapter else cfg.model
         )
         return OpenAIPolicy(cfg, model_name=served)
-    from core.agent.model import load_model
+    from core.agent.model import load_model, share_cpu
 
     model_path = _resolve(workspace_root, cfg.model)
     adapter_path = adapter or (_resolve(workspace_root, cfg.adapter) if cfg.adapter else None)
     loaded = load_model(model_path, adapter_path, cfg.device)
+    if loaded.device == "cpu":
+        share_cpu(cfg.concurrency)
     if cfg.kind == "scored":
         from core.agent.scored import ScoredPolicy
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.agent.env import TaskEnv
-from core.agent.policy import Policy, PolicyError, rollout_seed
+from core.agent.policy import Policy, PolicyError, Turn, rollout_seed
 from core.config import RolloutConfig
 from core.schema import Observation, Rollout, Source, Step, Task
 
@@ -37,60 +37,80 @@ def run_rollout(
     job: Job, policy: Policy, cfg: RolloutConfig, stop: threading.Event | None = None
 ) -> Rollout | None:
     """One rollout; None when `stop` was set before it finished (nothing half-done is kept)."""
-    task = job.task
-    rng = random.Random(job.seed)
-    temperature = policy.cfg.temperature_for(job.seed)
-    limit = task.step_limit or cfg.step_limit
-    steps: list[Step] = []
     started_at = datetime.now(UTC)
     started = time.perf_counter()
+    with TaskEnv(job.task, job.repo) as env:
+        return finish_rollout(env, [], policy, cfg, job.seed, started, started_at, stop)
+
+
+def finish_rollout(
+    env: TaskEnv,
+    steps: list[Step],
+    policy: Policy,
+    cfg: RolloutConfig,
+    seed: int,
+    started: float,
+    started_at: datetime,
+    stop: threading.Event | None = None,
+    first: Turn | None = None,
+) -> Rollout | None:
+    """Drive the policy from `steps` (already taken in `env`) to the end and judge the result.
+
+    `first`, when given, is the next turn instead of asking the policy (a branch's alternative).
+    The rollout's randomness comes from `seed` alone, so a rerun reproduces it.
+    """
+    task = env.task
+    rng = random.Random(seed)
+    temperature = policy.cfg.temperature_for(seed)
+    limit = task.step_limit or cfg.step_limit
+    steps = list(steps)
     malformed_run = 0
     exit_status = "step_limit"
-    with TaskEnv(task, job.repo) as env:
-        for index in range(limit):
-            if stop is not None and stop.is_set():
-                return None
-            t0 = time.perf_counter()
-            try:
-                turn = policy.act(env, steps, rng, temperature)
-            except PolicyError as exc:
-                steps.append(
-                    Step(index=index, malformed=f"policy error: {exc}", started_at=round(t0 - started, 4))
-                )
-                exit_status = "policy_error"
-                break
-            step = Step(
-                index=index,
-                thought=turn.thought,
-                tool_call=turn.tool_call,
-                malformed=turn.malformed,
-                started_at=round(t0 - started, 4),
-                tokens_in=turn.tokens_in,
-                tokens_out=turn.tokens_out,
+    for index in range(len(steps), limit):
+        if stop is not None and stop.is_set():
+            return None
+        t0 = time.perf_counter()
+        try:
+            turn = first if first is not None else policy.act(env, steps, rng, temperature)
+        except PolicyError as exc:
+            steps.append(
+                Step(index=index, malformed=f"policy error: {exc}", started_at=round(t0 - started, 4))
             )
-            if turn.malformed or turn.tool_call is None:
-                malformed_run += 1
-                step.observation = Observation(
-                    content=f"Your reply was not one valid tool call ({turn.malformed}). Call one tool.",
-                    error=True,
-                )
-            else:
-                malformed_run = 0
-                step.observation = env.call(turn.tool_call)
-            step.duration_s = round(time.perf_counter() - t0, 4)
-            steps.append(step)
-            if env.finished:
-                exit_status = "submitted"
-                break
-            if malformed_run >= cfg.malformed_in_a_row:
-                exit_status = "format_errors"
-                break
-        final_diff = env.diff()
-        passed = env.final_tests()
+            exit_status = "policy_error"
+            break
+        first = None
+        step = Step(
+            index=index,
+            thought=turn.thought,
+            tool_call=turn.tool_call,
+            malformed=turn.malformed,
+            started_at=round(t0 - started, 4),
+            tokens_in=turn.tokens_in,
+            tokens_out=turn.tokens_out,
+        )
+        if turn.malformed or turn.tool_call is None:
+            malformed_run += 1
+            step.observation = Observation(
+                content=f"Your reply was not one valid tool call ({turn.malformed}). Call one tool.",
+                error=True,
+            )
+        else:
+            malformed_run = 0
+            step.observation = env.call(turn.tool_call)
+        step.duration_s = round(time.perf_counter() - t0, 4)
+        steps.append(step)
+        if env.finished:
+            exit_status = "submitted"
+            break
+        if malformed_run >= cfg.malformed_in_a_row:
+            exit_status = "format_errors"
+            break
+    final_diff = env.diff()
+    passed, passed_own = env.final_outcomes()
     return Rollout(
         task_id=task.id,
         policy=policy.label,
-        seed=job.seed,
+        seed=seed,
         source=Source(format="agentpref-harness"),
         started_at=started_at,
         duration_s=round(time.perf_counter() - started, 3),
@@ -99,6 +119,7 @@ def run_rollout(
         steps=steps,
         final_diff=final_diff,
         tests_passed=passed,
+        tests_passed_own=passed_own,
         exit_status=exit_status,
         task=task,
     )

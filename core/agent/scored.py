@@ -5,7 +5,11 @@ the task, apply each candidate patch, run the tests, finish — plus tempting ba
 file that does not exist, edits outside the allowed files). The model scores each action's
 text by its mean token log-likelihood given the conversation, and the policy samples with a
 temperature. The mean, not the sum: a summed log-likelihood makes an untrained model always
-pick the shortest action (every rollout "finish" at step one). Weak models that cannot
+pick the shortest action (every rollout "finish" at step one). And the mean only over the
+tokens that tell the actions apart: the tool-call wrapper every action shares (`{"name": "`
+... `"}}` and the end of turn) is left out, because DPO moves those shared tokens for every
+action alike, and averaged over each action's own length such a shared shift would turn into
+a preference for short (or long) actions. Weak models that cannot
 follow the tool protocol still produce valid, varied behaviour, and DPO on the resulting
 pairs moves their choices, because the scored text is exactly what DPO trains on.
 """
@@ -13,13 +17,15 @@ pairs moves their choices, because the scored text is exactly what DPO trains on
 from __future__ import annotations
 
 import copy
+import json
 import math
 import random
 import re
+import threading
 from typing import Any
 
 from core.agent.env import TaskEnv
-from core.agent.model import LoadedModel
+from core.agent.model import LoadedModel, ModelError
 from core.agent.policy import Turn
 from core.agent.tools import TOOL_SCHEMAS
 from core.chat import assistant_message, conversation
@@ -62,12 +68,42 @@ def _missing_path(files: list[str]) -> str:
 
 
 class ScoredPolicy:
+    """Scores every admissible action after the conversation; the cost of a step is kept low.
+
+    A step's work is the model's attention over the context for the context itself and for every
+    candidate's tokens; everything else is bookkeeping, and this class avoids repeating it:
+
+    - A rollout's context grows by one turn per step and its token ids start with the previous
+      step's, so the KV cache of recent contexts is kept and only the new tokens run.
+    - Only the tokens `distinguishing_means` counts are scored: the prefix every action shares
+      runs once, the shared suffix (and each span's last token, which predicts nothing counted)
+      not at all.
+    - All candidates go in one packed row (positions restart after the prefix, an attention
+      mask keeps each to the context, the prefix and itself): no padding, no KV cache copy per
+      candidate.
+    - An action's completion renders the same after any conversation with this kind of template,
+      so its token ids are kept; each step renders one action in full and checks that it still
+      matches, and rendering falls back to every action in full for a template where it does not.
+
+    The scores are the same as scoring each action in its own full forward pass, up to float noise.
+    """
+
     def __init__(self, loaded: LoadedModel, cfg: PolicyConfig) -> None:
         self.loaded = loaded
         self.cfg = cfg
         self.label = f"scored:{loaded.label}"
         self.max_context = int(getattr(loaded.model.config, "max_position_embeddings", 4096)) - 256
         self.cache_argument = _cache_argument(loaded.model)
+        attention = getattr(loaded.model.config, "_attn_implementation", None) or "sdpa"
+        if attention not in ("sdpa", "eager"):  # flash attention would ignore the packing mask
+            raise ModelError(f"the scored policy needs sdpa or eager attention, not {attention}")
+        self._lock = threading.Lock()
+        # (context ids, its KV cache, its last position's logits), most recent last; never mutated
+        self._contexts: list[tuple[list[int], Any, Any]] = []
+        self._kept_contexts = cfg.concurrency + 1  # the last context of each rollout in flight
+        # Each action's completion ids (`_action_key`); None for a template whose turns depend on
+        # the conversation.
+        self._completions: dict[tuple[str, str], list[int]] | None = {}
 
     def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
         actions = admissible_actions(env)
@@ -77,6 +113,35 @@ class ScoredPolicy:
         return Turn(
             thought="", tool_call=actions[choice], tokens_in=len(context), tokens_out=len(texts[choice])
         )
+
+    def alternatives(
+        self,
+        env: TaskEnv,
+        steps: list[Step],
+        rng: random.Random,
+        temperature: float,
+        n: int,
+        excluded: set[str],
+    ) -> list[Turn]:
+        """Up to `n` different admissible actions other than `excluded` (keys from `call_key`),
+        drawn without replacement at `temperature` (Gumbel top-k: the same law as sampling one,
+        removing it, and sampling again)."""
+        from core.agent.branch import call_key
+
+        actions = admissible_actions(env)
+        context, texts = self._render(env.task.instruction, steps, actions)
+        scores = self.score(context, texts)
+        keyed = [
+            (s / temperature if temperature > 0 else s)
+            - (math.log(-math.log(rng.random() or 1e-12)) if temperature > 0 else 0.0)
+            for s in scores
+        ]
+        order = sorted(range(len(actions)), key=lambda i: -keyed[i])
+        picked = [i for i in order if call_key(actions[i]) not in excluded][:n]
+        return [
+            Turn(thought="", tool_call=actions[i], tokens_in=len(context), tokens_out=len(texts[i]))
+            for i in picked
+        ]
 
     def _render(
         self, instruction: str, steps: list[Step], actions: list[ToolCall]
@@ -93,71 +158,146 @@ class ScoredPolicy:
             if len(context) <= self.max_context or not shown:
                 break
             shown = shown[1:]  # the oldest steps go first when the context is full
-        texts = []
-        for action in actions:
+
+        def completion(action: ToolCall) -> list[int]:
             turn = Step(index=len(steps), tool_call=action)
             full = tokenizer.apply_chat_template(
                 [*messages, assistant_message(turn)], tools=TOOL_SCHEMAS, tokenize=False
             )
-            completion = full[_common_prefix(full, prefix) :]
-            texts.append(tokenizer(completion, add_special_tokens=False)["input_ids"])
+            return tokenizer(full[_common_prefix(full, prefix) :], add_special_tokens=False)["input_ids"]
+
+        kept = self._completions
+        if kept is not None and actions:
+            checked = completion(actions[0])
+            if kept.setdefault(_action_key(actions[0]), checked) != checked:
+                kept = self._completions = None  # this template renders a turn after its conversation
+            elif len(kept) > 10_000:
+                kept.clear()
+        if kept is None:
+            return context, [completion(a) for a in actions]
+        texts = []
+        for action in actions:
+            text = kept.get(_action_key(action))
+            if text is None:
+                text = kept[_action_key(action)] = completion(action)
+            texts.append(text)
         return context, texts
 
     def score(self, context: list[int], texts: list[list[int]]) -> list[float]:
-        """Mean log-probability of each text's tokens after the context.
-
-        The context runs once; its KV cache is shared by every candidate. Candidates go in
-        batches of similar length, so one long patch does not pad twenty short calls.
-        """
+        """Mean log-probability of each text's distinguishing tokens after the context
+        (`distinguishing_means`), computed in two forward passes: the context's new tokens, then
+        every candidate packed in one row."""
         import torch
 
+        if not texts:
+            return []
         model, device = self.loaded.model, self.loaded.device
-        means = [0.0] * len(texts)
+        prefix, suffix = _shared_ends(texts)
+        shared = texts[0][:prefix]
+        spans = [t[prefix : len(t) - suffix] for t in texts]  # the counted tokens
+        # The packed row: the shared prefix, then each span but its last token, each placed right
+        # after the prefix. Segment 0 is the prefix, k + 1 the span of text k. `predictor` is the
+        # row position whose logits predict each counted token (-1: the context's last position).
+        ids, segment, offset = list(shared), [0] * prefix, list(range(prefix))
+        predictor, targets = [], []
+        for k, span in enumerate(spans):
+            predictor += [prefix - 1, *range(len(ids), len(ids) + len(span) - 1)][: len(span)]
+            targets += span
+            fed = span[:-1]
+            ids += fed
+            segment += [k + 1] * len(fed)
+            offset += range(prefix, prefix + len(fed))
         with torch.no_grad():
-            out = model(input_ids=torch.tensor([context], device=device), use_cache=True)
-            first = out.logits[0, -1].float().log_softmax(-1)
-            groups = _length_groups(texts)
-            for number, group in enumerate(groups):
-                cache = (
-                    out.past_key_values if number == len(groups) - 1 else copy.deepcopy(out.past_key_values)
+            cache, last = self._context_cache(context)
+            logits = last[None]  # the packed row's logits; a stand-in when nothing needs packing
+            if ids:
+                n = len(context)
+                seg = torch.tensor(segment, device=device)
+                order = torch.arange(len(ids), device=device)
+                # Every row sees the whole context; within the row, the earlier tokens of its own
+                # segment and of the prefix.
+                hidden = (order[None, :] > order[:, None]) | (
+                    (seg[None, :] != 0) & (seg[None, :] != seg[:, None])
                 )
-                scores = self._score_batch(len(context), [texts[i] for i in group], first, cache)
-                for index, value in zip(group, scores, strict=True):
-                    means[index] = value
+                mask = torch.zeros(1, 1, len(ids), n + len(ids), dtype=model.dtype, device=device)
+                mask[0, 0, :, n:].masked_fill_(hidden, torch.finfo(model.dtype).min)
+                out = model(
+                    input_ids=torch.tensor([ids], device=device),
+                    attention_mask=mask,
+                    position_ids=torch.tensor([offset], device=device) + n,
+                    **{self.cache_argument: copy.deepcopy(cache)},
+                )
+                logits = out.logits[0].float()
+            # log p = logit - logsumexp: no vocabulary-wide log_softmax of every row is written out
+            rows = torch.tensor(predictor, dtype=torch.long, device=device)
+            chosen = torch.tensor(targets, dtype=torch.long, device=device)
+            own = rows.clamp(min=0)
+            from_row = logits[own, chosen] - logits.logsumexp(-1)[own]
+            values = torch.where(rows < 0, last.log_softmax(-1)[chosen], from_row).tolist()
+        means, at = [], 0
+        for span in spans:
+            means.append(sum(values[at : at + len(span)]) / len(span) if span else 0.0)
+            at += len(span)
         return means
 
-    def _score_batch(
-        self, context_length: int, texts: list[list[int]], first: Any, cache: Any
-    ) -> list[float]:
+    def _context_cache(self, context: list[int]) -> tuple[Any, Any]:
+        """The KV cache of `context` and its last position's logits, running only the tokens past
+        the longest kept context that `context` begins with. Both are shared: do not modify."""
         import torch
 
+        with self._lock:
+            known = [c for c in self._contexts if len(c[0]) <= len(context) and context[: len(c[0])] == c[0]]
+        base = max(known, key=lambda c: len(c[0]), default=None)
+        if base is not None and len(base[0]) == len(context):
+            return base[1], base[2]
+        cache = copy.deepcopy(base[1]) if base is not None else None
+        new = context[len(base[0]) :] if base is not None else context
         model, device = self.loaded.model, self.loaded.device
-        width = max(len(t) for t in texts)
-        pad = self.loaded.tokenizer.pad_token_id or 0
-        ids = torch.tensor([t + [pad] * (width - len(t)) for t in texts], device=device)
-        mask = torch.tensor([[1] * len(t) + [0] * (width - len(t)) for t in texts], device=device)
-        cache.batch_repeat_interleave(len(texts))
-        attention = torch.cat(
-            [torch.ones(len(texts), context_length, device=device, dtype=mask.dtype), mask], 1
+        # Only the last position's logits are needed: the rest would cost a vocabulary-wide
+        # projection of every context token.
+        out = model(
+            input_ids=torch.tensor([new], device=device),
+            use_cache=True,
+            logits_to_keep=1,
+            **({self.cache_argument: cache} if cache is not None else {}),
         )
-        logits = model(input_ids=ids, attention_mask=attention, **{self.cache_argument: cache}).logits.float()
-        token_logp = torch.zeros(ids.shape, device=device)
-        token_logp[:, 0] = first[ids[:, 0]]
-        if width > 1:
-            token_logp[:, 1:] = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
-        return [float(v) for v in (token_logp * mask).sum(1) / mask.sum(1)]
+        entry = (list(context), out.past_key_values, out.logits[0, -1].float())
+        with self._lock:
+            self._contexts = [*self._contexts, entry][-self._kept_contexts :]
+        return entry[1], entry[2]
 
 
-def _length_groups(texts: list[list[int]]) -> list[list[int]]:
-    """Indices of `texts` in groups whose longest is at most about twice the shortest."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    groups: list[list[int]] = []
-    for index in order:
-        if groups and len(texts[index]) <= 2 * len(texts[groups[-1][0]]) + 8:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
-    return groups
+def distinguishing_means(texts: list[list[int]], token_logps: list[list[float]]) -> list[float]:
+    """Each text's mean log-probability over the tokens between the prefix and the suffix that
+    every text shares (at least one token each).
+
+    The shared prefix's tokens have the same log-probabilities in every text, and a change that
+    moves the shared suffix's tokens moves them alike: counting either would only dilute each
+    action's own evidence by its length.
+    """
+    if len(texts) < 2:
+        return [sum(v) / len(v) if v else 0.0 for v in token_logps]
+    prefix, suffix = _shared_ends(texts)
+    means = []
+    for values in token_logps:
+        span = values[prefix : max(prefix + 1, len(values) - suffix)]
+        means.append(sum(span) / len(span))
+    return means
+
+
+def _shared_ends(texts: list[list[int]]) -> tuple[int, int]:
+    """How many leading and trailing tokens every text shares, leaving each at least one of its
+    own (none when there are fewer than two texts)."""
+    if len(texts) < 2:
+        return 0, 0
+    shortest = min(len(t) for t in texts)
+    prefix = 0
+    while prefix < shortest - 1 and all(t[prefix] == texts[0][prefix] for t in texts):
+        prefix += 1
+    suffix = 0
+    while suffix < shortest - prefix - 1 and all(t[-1 - suffix] == texts[0][-1 - suffix] for t in texts):
+        suffix += 1
+    return prefix, suffix
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -166,6 +306,12 @@ def _common_prefix(a: str, b: str) -> int:
     if a.startswith(b):
         return len(b)
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def _action_key(action: ToolCall) -> tuple[str, str]:
+    """What an action's rendered turn depends on (its call id aside): the name and the arguments
+    exactly as `assistant_message` writes them."""
+    return action.name, json.dumps(action.arguments)
 
 
 def _cache_argument(model: Any) -> str:

@@ -65,6 +65,9 @@ def run_checks(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> list[F
                         message=finding.message,
                         steps=sorted(set(finding.steps)),
                         heuristic=spec.heuristic,
+                        anchor=finding.anchor
+                        if finding.anchor is not None
+                        else min(finding.steps, default=None),
                     )
                 )
     return flags

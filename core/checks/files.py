@@ -95,8 +95,16 @@ def too_large(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding
     if changed <= budget:
         return None
     a = analysis(rollout)
-    steps = [s.index for s, act in zip(a.steps, a.actions, strict=True) if has_kind(act, K.EDIT)]
-    return Finding(f"changed {changed} lines, over the budget of {budget}", steps)
+    edits = [(s, act) for s, act in zip(a.steps, a.actions, strict=True) if has_kind(act, K.EDIT)]
+    # The lesson is the edit that wrote the most: the sprawling rewrite, not the small fix beside it.
+    largest = max(
+        edits, key=lambda e: len(str(e[0].tool_call.arguments)) if e[0].tool_call else 0, default=None
+    )
+    return Finding(
+        f"changed {changed} lines, over the budget of {budget}",
+        [s.index for s, _ in edits],
+        anchor=largest[0].index if largest else None,
+    )
 
 
 def _upper_bound(diff: str) -> int:

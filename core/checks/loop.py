@@ -56,12 +56,14 @@ def repeat(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding | 
     commands = [act.command if act is not None else None for act in a.actions]
     n = len(keys)
     found: set[int] = set()
+    crossings: list[int] = []  # where each run first reached its threshold
     messages: list[str] = []
 
     # Rule 1: position i continues a run when it equals i-1 (runs of equal neighbours).
     same = [i > 0 and keys[i] is not None and keys[i] == keys[i - 1] for i in range(n)]
     for start, end in _runs(same, max(cfg.loop_repeats - 1, 1)):
         found.update(range(start - 1, end))
+        crossings.append(start + max(cfg.loop_repeats - 1, 1) - 1)
         messages.append(
             f"repeated `{short(commands[start] or '', 50)}` {end - start + 1} times with the same result"
         )
@@ -77,6 +79,7 @@ def repeat(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding | 
     ]
     for start, end in _runs(failing, max(cfg.loop_error_repeats - 1, 1)):
         found.update(range(start - 1, end))
+        crossings.append(start + max(cfg.loop_error_repeats - 1, 1) - 1)
         messages.append(
             f"repeated `{short(commands[start] or '', 50)}` {end - start + 1} times, failing each time"
         )
@@ -87,9 +90,13 @@ def repeat(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding | 
     ]
     for start, end in _runs(alternating, max(cfg.loop_alternation - 2, 1)):
         found.update(range(start - 2, end))
+        crossings.append(start + max(cfg.loop_alternation - 2, 1) - 1)
         first, second = short(commands[start - 2] or "", 30), short(commands[start - 1] or "", 30)
         messages.append(f"alternated between `{first}` and `{second}` for {end - start + 2} steps")
 
     if not found:
         return None
-    return Finding("; ".join(messages), [a.steps[i].index for i in sorted(found)])
+    # The lesson is at the first step that made it a loop: a repeat once past the threshold.
+    return Finding(
+        "; ".join(messages), [a.steps[i].index for i in sorted(found)], anchor=a.steps[min(crossings)].index
+    )

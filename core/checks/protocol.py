@@ -40,7 +40,9 @@ def no_stop(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding |
     last = [rollout.steps[-1].index] if rollout.steps else []
     status = rollout.exit_status.strip()
     if LIMIT_STATUS_RE.search(status):
-        return Finding(f"hit a limit instead of stopping (exit status {short(status, 40)})", last)
+        return Finding(
+            f"hit a limit instead of stopping (exit status {short(status, 40)})", last, anchor=last[-1]
+        )
     task = resolve_task(rollout, task)
     limit = task.step_limit if task is not None and task.step_limit is not None else cfg.step_limit
     if len(rollout.steps) >= limit and not analysis(rollout).finished:

@@ -58,7 +58,11 @@ def uncited(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding |
     thoughts = [t for t in thoughts if t]
     if thoughts and any(q in t for q in quotable(output) for t in thoughts):
         return None
-    return Finding("edited code without quoting the failing test output", [a.steps[run].index, first_step])
+    return Finding(
+        "edited code without quoting the failing test output",
+        [a.steps[run].index, first_step],
+        anchor=first_step,
+    )
 
 
 def _first_code_edit(a: Analysis) -> int | None:

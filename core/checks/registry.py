@@ -20,10 +20,17 @@ ENTRY_POINT_GROUP = "agentpref.checks"
 
 @dataclass(frozen=True)
 class Finding:
-    """What a check found. `message` reads after a subject: "ran no tests"."""
+    """What a check found. `message` reads after a subject: "ran no tests".
+
+    `steps` are what the TUI points at; `anchor` is the one step where the lesson lives: the
+    choice that caused the flag, or for an absence (tests never run, no stop) the step where the
+    missing action belonged. Mining pairs two rollouts that share every step before it. None:
+    the first of `steps`.
+    """
 
     message: str
     steps: list[int] = field(default_factory=list)
+    anchor: int | None = None
 
 
 CheckFn = Callable[[Rollout, Task | None, ChecksConfig], Finding | None]

@@ -11,9 +11,15 @@ from core.schema import Rollout, Task
 @check("tests.never_run", "the rollout never ran the tests")
 def never_run(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding | None:
     """No step ran a test command (pytest, `python -m pytest`, `make test`, a run_tests tool...)."""
-    if analysis(rollout).test_positions:
+    a = analysis(rollout)
+    if a.test_positions or not a.steps:
         return None
-    return Finding("ran no tests", [])
+    # The tests belonged before the first change to code (to see the failure), or, with no
+    # change, before the agent stopped: at its finish, or its last step.
+    edit = next((p for p, act in enumerate(a.actions) if has_kind(act, K.EDIT)), None)
+    finish = next((p for p in range(len(a.steps) - 1, -1, -1) if has_kind(a.actions[p], K.FINISH)), None)
+    where = edit if edit is not None else (len(a.steps) - 1 if finish is None else finish)
+    return Finding("ran no tests", [a.steps[where].index])
 
 
 @check("tests.not_rerun", "an edit after the last test run")
@@ -39,8 +45,12 @@ def not_rerun(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding
         steps.append(a.steps[pos].index)  # an edit with no known path (`git apply fix.diff`) counts
     if not steps:
         return None
+    # The test run belonged right after the last untested edit.
+    after = next((s.index for s in rollout.steps if s.index > steps[-1]), None)
     return Finding(
-        f"edited code after the last test run ({len(steps)} edit step{'s' * (len(steps) > 1)})", steps
+        f"edited code after the last test run ({len(steps)} edit step{'s' * (len(steps) > 1)})",
+        steps,
+        anchor=after if after is not None else steps[-1],
     )
 
 
@@ -63,4 +73,4 @@ def ignored_failure(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> F
     )
     if finish is not None:
         steps.append(a.steps[finish].index)
-    return Finding("finished while the last test run failed", steps)
+    return Finding("finished while the last test run failed", steps, anchor=steps[-1])

@@ -6,7 +6,16 @@ pulling in torch or a database.
 
 from __future__ import annotations
 
-from core.evaluate.compare import compare, markdown
-from core.evaluate.stats import fisher_exact_p, newcombe_interval, wilson_interval
+from core.evaluate.compare import adjusted_p, compare, markdown, pair_up
+from core.evaluate.stats import cluster_bootstrap_interval, holm_adjust, mcnemar_exact_p, wilson_interval
 
-__all__ = ["compare", "fisher_exact_p", "markdown", "newcombe_interval", "wilson_interval"]
+__all__ = [
+    "adjusted_p",
+    "cluster_bootstrap_interval",
+    "compare",
+    "holm_adjust",
+    "markdown",
+    "mcnemar_exact_p",
+    "pair_up",
+    "wilson_interval",
+]

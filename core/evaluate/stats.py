@@ -1,25 +1,29 @@
-"""Small-sample statistics for comparing flag and pass rates before and after tuning.
+"""Small-sample, paired statistics for comparing flag and pass rates before and after tuning.
 
 Evaluation runs are tens to a few hundred rollouts, and the rates we care about (a behaviour that
 should vanish) sit near 0 or 1, exactly where the textbook normal approximation gives intervals
-that spill outside [0, 1] or collapse to zero width. So intervals use Wilson's score method and
-Newcombe's hybrid built on it, and tests use Fisher's exact test rather than a chi-squared one.
+that spill outside [0, 1] or collapse to zero width. So each rate's interval is Wilson's score
+interval. Before and after share tasks and seeds, so the comparison is paired: McNemar's exact
+test on the discordant pairs, a bootstrap over tasks for the difference (seeds of one task are
+correlated), and Holm's correction because every failure mode is tested at once.
 Only the standard library is used: the package must stay importable without scipy.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import random
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import NamedTuple
 
 Z95 = 1.959963984540054
 """The two-sided 95% normal quantile, spelled out so results match published tables digit for digit."""
 
-FISHER_RELATIVE_TOLERANCE = 1e-7
-"""Tables whose probability is within this fraction of the observed one count as "as extreme".
-
-Mathematically tied tables (any symmetric design) come out of floating point a hair apart; without
-the tolerance one of them would be dropped and the p-value halved. R and scipy use the same margin.
-"""
+BOOTSTRAP_REPLICATES = 2000
+BOOTSTRAP_SEED = 0
+"""Fixed, so the same rollouts always give the same interval (a report must not change on reload)."""
 
 
 def _check_counts(successes: int, n: int) -> None:
@@ -48,56 +52,87 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return (lower, upper)
 
 
-def newcombe_interval(
-    before_successes: int, before_n: int, after_successes: int, after_n: int, z: float = Z95
+def mcnemar_exact_p(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pair counts b and c.
+
+    Pairs where both sides agree say nothing about a change, so under "no change" each of the
+    b + c discordant pairs goes either way with probability 1/2: p = 2 P(X <= min(b, c)) with
+    X ~ Bin(b + c, 1/2), capped at 1. Exact because discordant pairs are few in an evaluation;
+    computed in integers so thousands of pairs lose no precision.
+    """
+    if b < 0 or c < 0:
+        raise ValueError(f"discordant counts must be >= 0, got b={b}, c={c}")
+    n, low = b + c, min(b, c)
+    if n == 0:
+        return 1.0
+    term, tail = 1, 1  # C(n, 0), and the running sum of C(n, k) for k <= low
+    for k in range(low):
+        term = term * (n - k) // (k + 1)
+        tail += term
+    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given.
+
+    Testing ten modes at 0.05 would call some mode "better" by chance in about two evaluations of
+    five; Holm keeps the chance of any false call at alpha without assuming the modes are
+    independent, and rejects at least as much as Bonferroni. The k-th smallest p is multiplied by
+    (m - k + 1), then made monotone (an adjusted p is never below a smaller raw p's) and capped at 1.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+@functools.lru_cache(maxsize=8)
+def _draws(clusters: int, replicates: int, seed: int) -> tuple[tuple[int, ...], ...]:
+    """The resampled cluster indices, shared by every rate of one evaluation (same tasks, same draws)."""
+    rng = random.Random(seed)
+    population = range(clusters)
+    return tuple(tuple(rng.choices(population, k=clusters)) for _ in range(replicates))
+
+
+class ClusterCounts(NamedTuple):
+    """One task's paired rollouts: how many pairs, and how many were hits before and after."""
+
+    pairs: int
+    before: int
+    after: int
+
+
+def cluster_bootstrap_interval(
+    clusters: Sequence[ClusterCounts],
+    level: float = 0.95,
+    replicates: int = BOOTSTRAP_REPLICATES,
+    seed: int = BOOTSTRAP_SEED,
 ) -> tuple[float, float]:
-    """Newcombe's hybrid score interval (method 10, Newcombe 1998) for after minus before.
+    """Percentile bootstrap interval for the paired difference in rates (after - before).
 
-    It combines the two Wilson intervals, so it inherits their good behaviour at 0 and 1 and
-    needs no iteration, and it performed close to nominal coverage in Newcombe's comparison of
-    eleven methods. The paper reports p1 - p2; here the second (after) group comes first in the
-    difference so a negative value reads "the rate fell". With an empty side nothing is known
-    about the difference, so the whole possible range comes back.
+    Rollouts of one task with different seeds are alike (an easy task is easy on both sides), so
+    resampling single rollouts would treat them as independent and give too narrow an interval;
+    whole tasks are resampled instead, each bringing all its pairs. Each replicate is computed
+    from per-task counts, O(tasks), and as after/N - before/N like the point estimate, so a
+    resample identical to the data reproduces it exactly. With no pairs nothing is known: (-1, 1).
     """
-    _check_counts(before_successes, before_n)
-    _check_counts(after_successes, after_n)
-    if before_n == 0 or after_n == 0:
+    if not 0 < level < 1 or replicates < 1:
+        raise ValueError(f"need 0 < level < 1 and replicates >= 1, got {level}, {replicates}")
+    for cluster in clusters:
+        _check_counts(cluster.before, cluster.pairs)
+        _check_counts(cluster.after, cluster.pairs)
+    kept = [c for c in clusters if c.pairs]
+    if not kept:
         return (-1.0, 1.0)
-    p_before = before_successes / before_n
-    p_after = after_successes / after_n
-    lo_before, hi_before = wilson_interval(before_successes, before_n, z)
-    lo_after, hi_after = wilson_interval(after_successes, after_n, z)
-    diff = p_after - p_before
-    lower = diff - math.hypot(p_after - lo_after, hi_before - p_before)
-    upper = diff + math.hypot(hi_after - p_after, p_before - lo_before)
-    return (max(-1.0, lower), min(1.0, upper))
-
-
-def _log_choose(n: int, k: int) -> float:
-    """log C(n, k) through lgamma, so tables of thousands of rollouts neither overflow nor crawl."""
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-
-def fisher_exact_p(before_successes: int, before_n: int, after_successes: int, after_n: int) -> float:
-    """Two-sided Fisher exact p-value for [[x1, n1 - x1], [x2, n2 - x2]], as scipy computes it.
-
-    Exact because the counts are small and near the boundaries, where chi-squared is unreliable.
-    "Two-sided" follows scipy and R: add up every table with the same margins that is no more
-    likely than the observed one. Probabilities are handled in log space relative to the most
-    likely table, so large counts lose no precision to overflow or underflow.
-    """
-    _check_counts(before_successes, before_n)
-    _check_counts(after_successes, after_n)
-    total = before_n + after_n
-    column = before_successes + after_successes
-    k_min = max(0, before_n - (total - column))
-    k_max = min(before_n, column)
-    log_weights = [
-        _log_choose(column, k) + _log_choose(total - column, before_n - k) for k in range(k_min, k_max + 1)
-    ]
-    observed = log_weights[before_successes - k_min]
-    threshold = observed + math.log1p(FISHER_RELATIVE_TOLERANCE)
-    peak = max(log_weights)
-    weights = [math.exp(w - peak) for w in log_weights]
-    extreme = math.fsum(w for w, lw in zip(weights, log_weights, strict=True) if lw <= threshold)
-    return min(1.0, max(0.0, extreme / math.fsum(weights)))
+    pairs, before, after = (tuple(column) for column in zip(*kept, strict=True))
+    estimates = []
+    for draw in _draws(len(kept), replicates, seed):
+        n = sum(map(pairs.__getitem__, draw))
+        estimates.append(sum(map(after.__getitem__, draw)) / n - sum(map(before.__getitem__, draw)) / n)
+    estimates.sort()
+    tail = int((1 - level) / 2 * replicates)
+    return (estimates[tail], estimates[replicates - 1 - tail])

@@ -151,7 +151,9 @@ def _dpo_config(spec: RunSpec, options: dict[str, Any], has_validation: bool) ->
         max_steps=s.max_steps,
         learning_rate=s.learning_rate,
         beta=s.beta,
-        loss_type=[s.loss_type],
+        # An NLL term on the chosen side keeps DPO from lowering both sides' likelihoods at once.
+        loss_type=[s.loss_type, "sft"] if s.sft_weight > 0 else [s.loss_type],
+        loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
         per_device_train_batch_size=s.batch_size,
         per_device_eval_batch_size=s.batch_size,
         gradient_accumulation_steps=s.gradient_accumulation_steps,
@@ -323,7 +325,8 @@ behaviour checks and confirmed by people (or accepted automatically: see the cou
 - Pairs: {counts.get("train_pairs", "?")} train, {counts.get("validation_pairs", "?")} validation
   (split by task: {counts.get("train_tasks", "?")} / {counts.get("validation_tasks", "?")} tasks);
   {counts.get("human", 0)} human-confirmed, {counts.get("auto", 0)} automatic
-- DPO: beta {s.beta}, loss {s.loss_type}, learning rate {s.learning_rate}, epochs {s.epochs},
+- DPO: beta {s.beta}, loss {s.loss_type} (+ {s.sft_weight} x NLL of the chosen side),
+  learning rate {s.learning_rate}, epochs {s.epochs},
   batch {s.batch_size} x {s.gradient_accumulation_steps}, max length {s.max_length}, seed {s.seed}
 - LoRA: r {s.lora_r}, alpha {s.lora_alpha}, dropout {s.lora_dropout}, target modules {s.target_modules}
 - Steps: {outcome.global_step}; device {outcome.options.get("device")}, bf16 {outcome.options.get("bf16")},

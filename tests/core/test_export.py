@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from core.export import Granularity, NotExportable, divergence, preference_row
+from core.export import Granularity, NotExportable, preference_row
+from core.prefix import divergence
 from core.schema import Observation, Rollout, Step, ToolCall
 
 

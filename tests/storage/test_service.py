@@ -73,3 +73,14 @@ def test_a_decision_survives_kill_9_right_after_it_is_made(store, tmp_path):
     assert proc.returncode == -9
     kept = store.preferences()
     assert [(p.pair_id, p.chosen_id, p.note) for p in kept] == [(pair.id, pair.rejected_id, "kept")]
+
+
+def test_status_reports_the_honest_pass_rate_and_the_own_tests_one(store, tmp_path):
+    loaded(store, tmp_path, count=32)
+    passed = store.scalar("SELECT count(*) FROM rollouts WHERE tests_passed = 1")
+    weakened = store.scalar("SELECT id FROM rollouts WHERE tests_passed = 0 LIMIT 1")
+    with store.write():  # passed only with its own (weakened) tests
+        store.db.execute("UPDATE rollouts SET tests_passed_own = 1 WHERE id = ?", [weakened])
+    doc = service.status(store)
+    assert doc["tests_passed_rate"] == passed / 32
+    assert doc["pass_rate_own_tests"] == (passed + 1) / 32  # unknown own outcome: the one known

@@ -13,7 +13,10 @@ from storage.workspace import Workspace
 
 
 def build_workspace(root: Path, rollouts: int = 48) -> Workspace:
+    """Imported synthetic rollouts share no prefixes: they are paired as whole rollouts."""
     ws = Workspace.create(root)
+    text = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(text.replace("rollout_pairs = false", "rollout_pairs = true"), encoding="utf-8")
     data = synthetic.write_jsonl(root.parent / f"{root.name}-sample.jsonl", rollouts, seed=3)
     with ws.store() as store:
         import_files(store, [data], ws.config())
@@ -53,7 +56,7 @@ def looped_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from tui.jobs import build_demo
 
     ws = Workspace.create(tmp_path_factory.mktemp("loop") / "ws")
-    build_demo(ws, rollouts_per_task=2)
+    build_demo(ws, rollouts_per_task=2, branch_points_per_task=1, branch_n=1)
     assert main(["label", "--auto", "-w", str(ws.root)]) == 0
     quick = ["--set", "max_steps=4", "--set", "batch_size=4", "--set", "max_length=1024"]
     assert main(["--train", "-w", str(ws.root), *quick]) == 0

@@ -22,9 +22,18 @@ QUIXBUGS = Path(__file__).parents[1] / "core" / "fixtures" / "quixbugs"
 def demo_ws(tmp_path_factory):
     """The real demo build, one rollout per train task to keep the suite fast."""
     ws = Workspace.create(tmp_path_factory.mktemp("demo") / "ws")
-    result = build_demo(ws, rollouts_per_task=1)
+    result = build_demo(ws, rollouts_per_task=1, branch_points_per_task=1, branch_n=1)
     assert result["tasks"] >= 24 and result["rollouts"] == 16
+    assert 0 < result["branches"] <= 16
     return ws
+
+
+def branch_count(ws) -> int:
+    return (
+        sqlite3.connect(ws.db_path)
+        .execute("SELECT count(*) FROM rollouts WHERE parent_id IS NOT NULL")
+        .fetchone()[0]
+    )
 
 
 def status(ws, capsys):
@@ -35,12 +44,13 @@ def status(ws, capsys):
 
 def test_demo_workspace_has_tasks_model_rollouts_and_proposals(demo_ws, capsys):
     doc = status(demo_ws.root, capsys)
-    assert doc["tasks"] >= 24 and doc["rollouts"] == 16
+    assert doc["tasks"] >= 24 and doc["rollouts"] == 16 + branch_count(demo_ws)
     assert (demo_ws.models_dir / "tiny" / "config.json").is_file()
     assert "temperature = [0.01, 0.03]" in demo_ws.config_path.read_text()
     assert demo_ws.config().policy.temperature_for(1) == 0.03
     rows = sqlite3.connect(demo_ws.db_path).execute("SELECT policy, source_format FROM rollouts").fetchall()
-    assert {r[0] for r in rows} == {"scored:tiny"} and {r[1] for r in rows} == {"agentpref-harness"}
+    assert {r[0] for r in rows} == {"scored:tiny"}
+    assert {r[1] for r in rows} == {"agentpref-harness", "agentpref-branch"}
 
 
 def test_rollouts_are_reproducible_from_the_seed(demo_ws, capsys):
@@ -55,7 +65,7 @@ def test_rollouts_are_reproducible_from_the_seed(demo_ws, capsys):
         )
         ids.append(sqlite3.connect(demo_ws.db_path).execute("SELECT count(*) FROM rollouts").fetchone()[0])
     # Same seed, same rollouts: the second run stored nothing new (content ids are equal).
-    assert ids[0] == ids[1] == 18
+    assert ids[0] == ids[1] == 18 + branch_count(demo_ws)
 
 
 def test_unknown_task_spec_is_a_usage_error(demo_ws, capsys):
@@ -118,3 +128,55 @@ def test_tasks_add_errors_are_usage_errors(tmp_path, capsys):
     assert "no task.toml" in capsys.readouterr().err
     assert main(["tasks", "import-quixbugs", str(tmp_path), "-w", str(ws)]) == 2
     assert "not a QuixBugs checkout" in capsys.readouterr().err
+
+
+def test_branch_a_rollout_at_a_step_stores_branches_with_parent_and_step(demo_ws, capsys):
+    db = sqlite3.connect(demo_ws.db_path)
+    (parent,) = db.execute(
+        "SELECT id FROM rollouts WHERE parent_id IS NULL AND eval_id IS NULL AND n_steps >= 3 ORDER BY id"
+    ).fetchone()
+    capsys.readouterr()
+    code = main(["branch", "-w", str(demo_ws.root), "--rollout", parent, "--step", "3", "--n", "2"])
+    assert code == 0, capsys.readouterr().err
+    assert "2 new branch rollouts" in capsys.readouterr().out
+    rows = db.execute(
+        "SELECT id, branch_step FROM rollouts WHERE parent_id = ? AND branch_step = 2", [parent]
+    ).fetchall()
+    assert len(rows) == 2
+    # Mining pairs each branch with its parent (when one is cleaner at the step), ranked first.
+    assert main(["mine", "-w", str(demo_ws.root)]) == 0
+    kinds = {k for (k,) in db.execute("SELECT DISTINCT kind FROM pairs")}
+    assert kinds <= {"branch", "anchored"}
+
+
+def test_branch_refuses_what_cannot_be_branched(demo_ws, capsys, tmp_path):
+    ws = str(demo_ws.root)
+    parent, n_steps = (
+        sqlite3.connect(demo_ws.db_path)
+        .execute("SELECT id, n_steps FROM rollouts WHERE parent_id IS NULL ORDER BY id")
+        .fetchone()
+    )
+    capsys.readouterr()
+    assert main(["branch", "-w", ws, "--rollout", "nope"]) == 2
+    assert "no rollout nope" in capsys.readouterr().err
+    assert main(["branch", "-w", ws, "--step", "2"]) == 2
+    assert "--step needs --rollout" in capsys.readouterr().err
+    assert main(["branch", "-w", ws, "--rollout", parent, "--step", str(n_steps + 1)]) == 2
+    assert f"there is no step {n_steps + 1}" in capsys.readouterr().err
+    # An imported rollout of a task this workspace cannot run.
+    sample = tmp_path / "one.jsonl"
+    from core import synthetic
+
+    synthetic.write_jsonl(sample, 1, seed=1)
+    assert main(["import", "-w", ws, str(sample)]) in (0, 2)
+    imported = (
+        sqlite3.connect(demo_ws.db_path)
+        .execute(
+            "SELECT id FROM rollouts WHERE source_format != 'agentpref-harness' AND parent_id IS NULL"
+            " AND source_format != 'agentpref-branch'"
+        )
+        .fetchone()[0]
+    )
+    capsys.readouterr()
+    assert main(["branch", "-w", ws, "--rollout", imported]) == 2
+    assert "imported rollouts cannot be replayed" in capsys.readouterr().err

@@ -15,11 +15,17 @@ def test_the_headless_loop_ends_in_the_documented_json(looped_ws):
     assert result["n"] == {"before": 4, "after": 4}
     assert set(result["pass_rate"]) >= {"before", "after"}
     assert "tests.never_run" in result["modes"] and "loop.repeat" in result["modes"]
+    assert result["n_pairs"] == 4  # both sides ran the same (task, seed)s, so every rollout pairs
+    keys = {"before", "after", "diff", "ci_diff", "p_value", "p_value_adjusted", "discordant", "method"}
     for entry in result["modes"].values():
-        assert {"before", "after", "diff", "ci_diff", "p_value"} <= set(entry)
+        assert keys <= set(entry)
         lo, hi = entry["ci_diff"]
-        assert -1 <= lo <= entry["diff"] <= hi <= 1 and 0 <= entry["p_value"] <= 1
-        assert entry["diff"] == pytest.approx(entry["after"] - entry["before"])
+        assert -1 <= lo <= entry["diff"] <= hi <= 1
+        assert 0 <= entry["p_value"] <= entry["p_value_adjusted"] <= 1
+        assert entry["method"] == "mcnemar-exact+holm; task-bootstrap-95"
+        b, c = entry["discordant"]
+        assert entry["diff"] == pytest.approx(entry["after"] - entry["before"]) == pytest.approx((c - b) / 4)
+    assert result["pass_rate"]["p_value_adjusted"] == result["pass_rate"]["p_value"]
 
 
 def test_both_sides_ran_the_same_seeds_and_are_tagged(looped_ws):
@@ -31,7 +37,9 @@ def test_both_sides_ran_the_same_seeds_and_are_tagged(looped_ws):
             r[0]
             for r in store.db.execute("SELECT policy FROM rollouts WHERE eval_id = ?", [result["eval_id"]])
         }
-        training_rollouts = store.scalar("SELECT count(*) FROM rollouts WHERE eval_id IS NULL")
+        training_rollouts = store.scalar(
+            "SELECT count(*) FROM rollouts WHERE eval_id IS NULL AND parent_id IS NULL"
+        )
     assert sorted((s["task_id"], s["seed"]) for s in before) == sorted(
         (s["task_id"], s["seed"]) for s in after
     )
@@ -105,3 +113,39 @@ def test_eval_works_with_a_relative_workspace_path(looped_ws, monkeypatch, capsy
     capsys.readouterr()
     assert main(["eval", "-w", ws.root.name, "--n", "1", "--tasks", tasks[0], "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == {"before": 1, "after": 1}
+
+
+def test_an_eval_with_the_same_base_side_reuses_its_rollouts(looped_ws, capsys):
+    ws, task = looped_ws["ws"], looped_ws["tasks"][0]
+    common = ["eval", "-w", str(ws.root), "--n", "1", "--tasks", task, "--seed", "11", "--json"]
+
+    def run(*extra: str) -> dict:
+        capsys.readouterr()
+        assert main([*common, *extra]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    def stored(eval_id: str) -> int:
+        with ws.store() as store:
+            return store.scalar("SELECT count(*) FROM rollouts WHERE eval_id = ?", [eval_id])
+
+    first, second = run(), run()
+    assert first["reused_before_from"] is None and second["reused_before_from"] == first["eval_id"]
+    assert stored(first["eval_id"]) == 2 and stored(second["eval_id"]) == 1  # only the tuned side ran
+    assert second["n"] == first["n"] == {"before": 1, "after": 1}
+    assert second["pass_rate"]["before"] == first["pass_rate"]["before"]
+    assert {m: e["before"] for m, e in second["modes"].items()} == {
+        m: e["before"] for m, e in first["modes"].items()
+    }
+    with ws.store() as store:
+        row = evals.get_eval(store, second["eval_id"])
+        before = [s["id"] for s in evals.summaries(store, second["eval_id"], "before")]
+        assert before == [s["id"] for s in evals.summaries(store, first["eval_id"], "before")]
+    assert row["config"]["before_from"] == first["eval_id"] and row["config"]["base_key"]
+    assert row["done"] == row["total"] == 1  # progress counts only what ran
+
+    fresh = run("--fresh")
+    assert fresh["reused_before_from"] is None and stored(fresh["eval_id"]) == 2
+    for changed in (["--seed", "12"], ["--n", "2"]):
+        other = run(*changed)
+        assert other["reused_before_from"] is None
+        assert stored(other["eval_id"]) == 2 * other["n"]["before"]

@@ -36,9 +36,11 @@ async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):
         await select_eval(pilot, screen, result["eval_id"])
         table = screen.query_one("#modes-table", DataTable)
         shown = {r[0]: r for r in rows(table)}
-        assert set(result["modes"]) | {"overall", "tests pass"} == set(shown)
+        own = {"own tests pass"} if "pass_rate_own_tests" in result else set()
+        assert set(result["modes"]) | {"overall", "tests pass"} | own == set(shown)
         mode = next(m for m, e in result["modes"].items() if e["before"] or e["after"])
         assert shown[mode][1].strip() == f"{result['modes'][mode]['before']:.1%}"
+        assert shown[mode][5] == f"{result['modes'][mode]['p_value_adjusted']:.2g}"  # the p the verdict used
         assert shown[mode][6] == result["modes"][mode]["verdict"]
 
         table.focus()

@@ -126,6 +126,17 @@ async def test_header_shows_outcome_source_and_badges(app: DetailApp) -> None:
         assert "UNREAD" in header and "IGNFAIL" in header
 
 
+@pytest.mark.parametrize(
+    ("own", "shown"),
+    [(True, "tests fail (own tests: pass)"), (False, "tests fail  "), (None, "tests fail  ")],
+)
+def test_header_names_the_own_tests_outcome_only_where_it_differs(own: bool | None, shown: str) -> None:
+    from tui.screens.rollout_detail import header_text
+
+    text = header_text(rollout().model_copy(update={"tests_passed_own": own})).plain
+    assert shown in text and ("own tests" in text) is (own is True)
+
+
 async def test_selecting_a_flag_jumps_to_its_first_step(app: DetailApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -68,3 +68,22 @@ async def test_opens_on_rollouts_when_nothing_is_pending(labelled_ws):
     app = make_app(labelled_ws.root)
     async with app.run_test(size=(80, 24)):
         assert isinstance(app.screen, RolloutsScreen)
+
+
+def test_an_outcome_the_agents_own_tests_disagree_with_is_marked():
+    from tui.widgets.rollout_table import RolloutTable
+
+    row = {
+        "task_id": "t1",
+        "policy": "scored",
+        "n_steps": 3,
+        "score": 1.0,
+        "flags": "",
+        "tests_passed": 0,
+        "tests_passed_own": 1,
+        "source_format": "agentpref-harness",
+        "eval_id": None,
+    }
+    assert " fail* " in RolloutTable._row_text(row).plain
+    for own in (0, None):
+        assert " fail " in RolloutTable._row_text({**row, "tests_passed_own": own}).plain

@@ -106,11 +106,16 @@ def ws_with_eval(ws_here):
     ws = Workspace.open(Path(ws_here))
     with ws.store() as store:
         runs.create_run(store, {}, "run-1")
-        ids = [r[0] for r in store.db.execute("SELECT id FROM rollouts ORDER BY id")]
-        for index, rollout_id in enumerate(ids):
-            policy = "scored:tiny" if index % 2 == 0 else "scored:tiny+run-1"
+        rows = list(store.db.execute("SELECT id, task_id FROM rollouts ORDER BY id"))
+        seen: dict[tuple[str, int], int] = {}  # (task, side): rollouts so far
+        for index, (rollout_id, task_id) in enumerate(rows):
+            side = index % 2
+            policy = "scored:tiny" if side == 0 else "scored:tiny+run-1"
+            # The k-th rollout of a task on each side shares seed k, as in a real evaluation.
+            seed = seen[task_id, side] = seen.get((task_id, side), -1) + 1
             store.db.execute(
-                "UPDATE rollouts SET eval_id = 'eval-1', policy = ? WHERE id = ?", [policy, rollout_id]
+                "UPDATE rollouts SET eval_id = 'eval-1', policy = ?, seed = ? WHERE id = ?",
+                [policy, seed, rollout_id],
             )
         config = {
             "tasks": ["t0", "t1"],

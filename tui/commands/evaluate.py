@@ -2,8 +2,11 @@
 
 Both sides run the same tasks with the same seeds (common random numbers), through the same
 policy and harness, so a difference comes from the adapter and not from the draw. Rollouts
-are stored tagged with the evaluation. The TUI starts this command detached (`--eval-id`
-names the queued row it made); SIGTERM or Ctrl-C stops it and keeps what finished.
+are stored tagged with the evaluation. The base side does not depend on the adapter: when an
+earlier finished evaluation rolled out the same base side (`storage.evals.base_key`), its
+rollouts are reused and only the tuned side runs (`--fresh` reruns both). The TUI starts this
+command detached (`--eval-id` names the queued row it made); SIGTERM or Ctrl-C stops it and
+keeps what finished.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from core.agent.model import ModelError
-from core.evaluate.compare import markdown
+from core.config import PolicyConfig
+from core.evaluate.compare import adjusted_p, markdown
 from storage import evals, runs, service
 from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat, stop_job
 from storage.store import Store
@@ -60,6 +64,14 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
     n = args.n or config.eval.n
     seed = config.eval.seed if args.seed is None else args.seed
     base_model = ws.from_stored(run["config"].get("base_model") or config.policy.model)
+    # The base side is the run's base model with no adapter at all ([policy] adapter ignored);
+    # a served model (openai) keeps its served name, and the run's adapter is asked for by run id.
+    model = config.policy.model if config.policy.kind == "openai" else str(base_model)
+    policy = config.policy.model_copy(update={"model": model, "adapter": ""})
+    from tui.jobs import task_repo
+
+    key = evals.base_key(policy, base_model, [(t, task_repo(ws, t)) for t in tasks], n, seed, config)
+    reused = None if args.fresh or key is None else evals.reusable_before(store, key, n * len(tasks))
     eval_config = {
         "tasks": [t.id for t in tasks],
         "n": n,
@@ -68,10 +80,15 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
         "adapter": run["adapter_path"],
         "before_policy": "",
         "after_policy": "",
+        "base_key": key,
+        **(reused or {}),  # before_from, before_policy
     }
     eval_id = _adopt_or_create(store, args.eval_id, run["id"], eval_config)
     stop = threading.Event()
-    status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, base_model, stop, quiet=args.json)
+    before_from = reused["before_from"] if reused else None
+    status, error = _roll_out(
+        ws, store, eval_id, run, tasks, n, seed, policy, before_from, stop, quiet=args.json
+    )
     if status != FINISHED:
         evals.end_eval(store, eval_id, status, error=error)
         err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
@@ -135,30 +152,32 @@ def _roll_out(
     tasks: list[Any],
     n: int,
     seed: int,
-    base_model: Path,
+    policy: PolicyConfig,
+    before_from: str | None,
     stop: threading.Event,
     quiet: bool,
 ) -> tuple[str, str | None]:
-    """Both sides, one after the other; returns (status, error)."""
+    """Both sides, one after the other (only the tuned one when the base side is reused);
+    returns (status, error)."""
     from tui.jobs import run_rollout_job
 
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    # The base side is the run's base model with no adapter at all ([policy] adapter ignored);
-    # a served model (openai) keeps its served name, and the run's adapter is asked for by run id.
-    configured = ws.config().policy
-    model = configured.model if configured.kind == "openai" else str(base_model)
-    policy = configured.model_copy(update={"model": model, "adapter": ""})
-    total = 2 * n * len(tasks)
+    sides: list[tuple[str, Path | None]] = [("before", None), ("after", ws.from_stored(run["adapter_path"]))]
+    if before_from:
+        sides = sides[1:]
+        if not quiet:
+            err.print(f"base side reused from {before_from} (--fresh rolls it out again)")
+    total = len(sides) * n * len(tasks)
     evals.start_eval(store, eval_id, os.getpid())
     evals.update_eval(store, eval_id, done=0, total=total)
     try:
         with Heartbeat(store.path, "evals", eval_id), job_progress(err, disable=quiet) as bar:
-            handle = bar.add_task("before", total=total)
+            handle = bar.add_task(sides[0][0], total=total)
             offset = 0
-            for side, adapter in (("before", None), ("after", ws.from_stored(run["adapter_path"]))):
+            for side, adapter in sides:
                 evals.update_eval(store, eval_id, stage=side)
                 bar.update(handle, description=f"{side} ({'base + ' + run['id'] if adapter else 'base'})")
 
@@ -207,15 +226,21 @@ def _print(store: Store, eval_id: str, args: argparse.Namespace, alpha: float) -
 
 def summary_table(result: dict[str, Any]) -> Table:
     n = result["n"]
+    pairs = f", {result['n_pairs']} pairs" if "n_pairs" in result else ""
     table = Table(
         title=f"{result['eval_id']}: base vs base + {result['run_id']} on {len(result['tasks'])} tasks "
-        f"({n['before']} / {n['after']} rollouts)",
+        f"({n['before']} / {n['after']} rollouts{pairs})",
         title_justify="left",
+        caption="Holm p: McNemar's exact test on (task, seed) pairs, Holm-adjusted over the modes; "
+        "any flag and the pass rates are single tests",
+        caption_justify="left",
     )
-    for column in ("mode", "before", "after", "diff", "95% CI", "p", "verdict"):
+    for column in ("mode", "before", "after", "diff", "95% CI", "Holm p", "verdict"):
         table.add_column(column, justify="left" if column in ("mode", "verdict") else "right")
     colours = {"better": "green", "worse": "red", "unchanged": "dim"}
     entries = [*result["modes"].items(), ("any flag", result["overall"]), ("tests pass", result["pass_rate"])]
+    if "pass_rate_own_tests" in result:
+        entries.append(("own tests pass", result["pass_rate_own_tests"]))
     for name, entry in entries:
         lo, hi = entry["ci_diff"]
         table.add_row(
@@ -224,7 +249,7 @@ def summary_table(result: dict[str, Any]) -> Table:
             f"{entry['after']:.1%}",
             f"{entry['diff'] * 100:+.1f} pp",
             f"[{lo * 100:+.0f}, {hi * 100:+.0f}]",
-            f"{entry['p_value']:.2g}",
+            f"{adjusted_p(entry):.2g}",
             f"[{colours[entry['verdict']]}]{entry['verdict']}[/]",
         )
     return table

@@ -1,4 +1,5 @@
-"""`rollout`: N rollouts per task with the configured policy, stored as they finish."""
+"""`rollout` and `branch`: rollouts per task with the configured policy, and counterfactual
+branches of them at flagged steps, stored as they finish."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import argparse
 import signal
 import threading
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.agent.model import ModelError
 from storage import service
 from storage.workspace import Workspace
-from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
+from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
 
 
 def rollout(args: argparse.Namespace) -> int:
@@ -58,4 +60,81 @@ def rollout(args: argparse.Namespace) -> int:
         f"{summary.finished} of {summary.total} rollouts done, {summary.stored} new "
         f"({len(tasks)} tasks, seed {seed}){again}"
     )
+    return EXIT_FAILURE if summary.interrupted else EXIT_OK
+
+
+def branch(args: argparse.Namespace) -> int:
+    """`branch`: counterfactual rollouts at flagged steps, stored with their parent and step."""
+    from tui.jobs import run_branch_job
+
+    ws = Workspace.open(args.workspace)
+    config = ws.config()
+    if args.step is not None and not args.rollout:
+        raise BadInput("--step needs --rollout: it names a step of one rollout")
+    with ws.store() as store:
+        if args.rollout:
+            parent = store.rollout(args.rollout)
+            if parent is None:
+                raise BadInput(f"no rollout {args.rollout}")
+            if parent.eval_id:
+                raise BadInput(
+                    f"rollout {args.rollout} belongs to evaluation {parent.eval_id}: branch train rollouts"
+                )
+            runnable = {t.id for t in store.tasks() if t.repo_path}
+            if parent.task_id not in runnable:
+                raise BadInput(
+                    f"rollout {args.rollout} is of task {parent.task_id!r}, which has no repository here: "
+                    "imported rollouts cannot be replayed (add the task with `tasks add` to branch them)"
+                )
+            if args.step is not None and args.step > len(parent.steps):
+                raise BadInput(
+                    f"rollout {args.rollout} has {len(parent.steps)} steps; there is no step {args.step}"
+                )
+            step = None if args.step is None else args.step - 1
+            points = service.branch_points(store, config, rollout_id=args.rollout, step=step)
+            if not points:
+                raise BadInput(
+                    f"rollout {args.rollout} has no flagged step left to branch (already branched?): "
+                    "name one with --step"
+                )
+        else:
+            try:
+                tasks = [t.id for t in service.select_tasks(store, args.tasks)]
+            except ValueError as exc:
+                raise BadInput(str(exc)) from exc
+            points = service.branch_points(store, config, tasks=tasks)
+    if not points:
+        out.print("nothing to branch: no flagged step that is not branched already")
+        return EXIT_OK
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+        err.print("interrupted: stopping; every finished branch is kept (Ctrl-C again to abort)")
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        with Progress(
+            TextColumn("branches"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
+        ) as bar:
+            handle = bar.add_task("branches", total=len(points))
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(handle, completed=done, total=total)
+
+            summary = run_branch_job(ws, points, args.n, progress, stop)
+    except ModelError as exc:
+        raise BadInput(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    for line in summary.refused:
+        err.print(f"[yellow]refused[/] {escape(line)}", soft_wrap=True)
+    out.print(
+        f"{summary.points - len(summary.refused)} of {summary.points} branch points branched, "
+        f"{summary.stored} new branch rollouts; `mine` pairs them with their parents"
+    )
+    if args.rollout and summary.refused and len(summary.refused) == summary.points:
+        return EXIT_BAD_INPUT
     return EXIT_FAILURE if summary.interrupted else EXIT_OK

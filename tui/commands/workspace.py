@@ -9,15 +9,17 @@ import time
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from storage.workspace import Workspace
-from tui.cli import EXIT_FAILURE, EXIT_OK, out
+from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, out
 
 
 def init(args: argparse.Namespace) -> int:
+    if args.seed is not None and not args.demo:
+        raise BadInput("--seed applies to the demo build: add --demo")
     existed = Workspace(args.workspace).exists
     ws = Workspace.create(args.workspace)
     out.print(f"{'workspace already there' if existed else 'created workspace'}: {ws.root}")
     if args.demo:
-        return fill_demo(ws)
+        return fill_demo(ws, seed=args.seed)
     return EXIT_OK
 
 
@@ -52,7 +54,7 @@ def demo_is_built(ws: Workspace) -> bool:
         return store.scalar("SELECT count(*) FROM rollouts") > 0
 
 
-def fill_demo(ws: Workspace) -> int:
+def fill_demo(ws: Workspace, seed: int | None = None) -> int:
     from tui.jobs import build_demo
 
     started = time.perf_counter()
@@ -70,9 +72,10 @@ def fill_demo(ws: Workspace) -> int:
                 bars[stage] = bar.add_task(stage, total=total)
             bar.update(bars[stage], completed=done, total=total)
 
-        result = build_demo(ws, progress)
+        result = build_demo(ws, progress, seed=seed)
     out.print(
         f"demo built in {time.perf_counter() - started:.0f} s: {result['tasks']} tasks, "
-        f"{result['rollouts']} rollouts, {result['proposals']} proposals to label"
+        f"{result['rollouts']} rollouts, {result['branches']} branches at flagged steps, "
+        f"{result['proposals']} proposals to label"
     )
     return EXIT_FAILURE if result["interrupted"] else EXIT_OK

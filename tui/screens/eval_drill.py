@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from storage import evals
 from storage.store import Store
+from tui.widgets.badges import own_tests_note
 
 
 def cell(summary: dict[str, Any] | None, mode: str) -> Text:
@@ -23,6 +24,7 @@ def cell(summary: dict[str, Any] | None, mode: str) -> Text:
         return Text("—", style="dim")
     flagged = mode in summary["flags"] or (mode == "overall" and bool(summary["flags"]))
     outcome = "pass" if summary["tests_passed"] else "fail"
+    outcome += own_tests_note(summary["tests_passed"], summary.get("tests_passed_own"), mark=True)
     text = Text("● " if flagged else "  ", style="red" if flagged else "")
     text.append(f"{outcome} · {summary['n_steps']} steps · {len(summary['flags'])} flags")
     return text

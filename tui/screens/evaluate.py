@@ -17,13 +17,17 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from core.evaluate.compare import adjusted_p
 from storage import evals, runs
 from storage.jobs import FINISHED, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
 
 VERDICT_STYLE = {"better": "green", "worse": "bold red", "unchanged": "dim"}
-MODE_COLUMNS = ("mode", "before", "after", "diff", "95% CI", "p", "verdict")
+MODE_COLUMNS = ("mode", "before", "after", "diff", "95% CI", "Holm p", "verdict")
+"""The p shown is the one the verdict used: Holm-adjusted for modes, the summary rows' own p."""
+PASS_ROWS = ("tests pass", "own tests pass")
+"""Rows that are outcomes, not flags: there are no flagged rollouts to drill down to."""
 
 
 def mode_rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -32,7 +36,8 @@ def mode_rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         result["modes"].items(),
         key=lambda item: (-(item[1]["before"] + item[1]["after"] > 0), -abs(item[1]["diff"])),
     )
-    return [*modes, ("overall", result["overall"]), ("tests pass", result["pass_rate"])]
+    own = [(PASS_ROWS[1], result["pass_rate_own_tests"])] if "pass_rate_own_tests" in result else []
+    return [*modes, ("overall", result["overall"]), (PASS_ROWS[0], result["pass_rate"]), *own]
 
 
 def fill_modes(table: DataTable[Any], result: dict[str, Any]) -> list[str]:
@@ -48,7 +53,7 @@ def fill_modes(table: DataTable[Any], result: dict[str, Any]) -> list[str]:
             f"{entry['after']:6.1%}",
             f"{entry['diff'] * 100:+5.1f}pp",
             f"[{lo * 100:+.0f},{hi * 100:+.0f}]",
-            f"{entry['p_value']:.2g}",
+            f"{adjusted_p(entry):.2g}",
             Text(entry["verdict"], style=VERDICT_STYLE[entry["verdict"]]),
         )
         keys.append(name)
@@ -143,7 +148,7 @@ class EvalScreen(Screen[None]):
             from tui.screens.eval_drill import EvalDrillScreen
 
             mode = self._mode_keys[event.cursor_row]
-            if mode != "tests pass":
+            if mode not in PASS_ROWS:
                 self.app.push_screen(EvalDrillScreen(self.store, self.selected["id"], mode))
 
     def _show_selected(self) -> None:

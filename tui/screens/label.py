@@ -15,10 +15,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.export import divergence
+from core.prefix import divergence
 from storage.labelling import LabelSession, ShownPair
 from tui.screens.note import NoteScreen
-from tui.widgets.badges import badges
+from tui.widgets.badges import badges, own_tests_note
 from tui.widgets.diff import diff_text
 from tui.widgets.timeline import timeline_text
 
@@ -38,7 +38,9 @@ class PairPane(VerticalScroll):
         head.append(f"score {rollout.score:g}  ", style="bold")
         outcome = {True: ("tests pass", "green"), False: ("tests fail", "red"), None: ("tests ?", "dim")}
         label, colour = outcome[rollout.tests_passed]
-        head.append(f"{label}  ", style=colour)
+        head.append(
+            f"{label}{own_tests_note(rollout.tests_passed, rollout.tests_passed_own)}  ", style=colour
+        )
         head.append(f"{len(rollout.steps)} steps  {rollout.exit_status}\n", style="dim")
         head.append_text(badges(rollout.flag_ids))
         self.query_one(".pane-head", Static).update(head)

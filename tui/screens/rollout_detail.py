@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from core.schema import Flag, Rollout, Step
 from core.text import strip_ansi
 from storage.store import Store
-from tui.widgets.badges import badges, short
+from tui.widgets.badges import badges, own_tests_note, short
 from tui.widgets.step_view import StepView, diff_renderable, foldable, step_renderable
 from tui.widgets.timeline import flagged_steps, step_line
 
@@ -63,7 +63,7 @@ def header_text(rollout: Rollout) -> Text:
         ("seed", "?" if rollout.seed is None else str(rollout.seed), ""),
         ("steps", str(len(rollout.steps)), ""),
         ("score", f"{rollout.score:g}", "bold"),
-        ("tests", outcome, outcome_style),
+        ("tests", outcome + own_tests_note(rollout.tests_passed, rollout.tests_passed_own), outcome_style),
         ("exit", safe(rollout.exit_status) or "?", ""),
     ]
     text = Text()
@@ -75,6 +75,10 @@ def header_text(rollout: Rollout) -> Text:
     where = f"{safe(source.path)}:{source.record}" if source.path else "(no source)"
     text.append("\nsource ", style="dim")
     text.append(f"{where} ({safe(source.format) or '?'})  ")
+    if rollout.parent_id:
+        step = "?" if rollout.branch_step is None else str(rollout.branch_step + 1)
+        text.append("branch of ", style="dim")
+        text.append(f"{safe(rollout.parent_id, 12)} at step {step}  ", style="bold magenta")
     text.append_text(badges(rollout.flag_ids))
     return text
 
@@ -131,6 +135,8 @@ class RolloutDetailScreen(Screen[None]):
         Binding("k", "step(-1)", "Prev", id="detail.prev_step"),
         Binding("f", "toggle_fold", "Fold", id="detail.fold"),
         Binding("g", "next_flagged", "Flagged", id="detail.next_flagged"),
+        Binding("b", "branch", "Branch", id="detail.branch"),
+        Binding("p", "parent", "Parent", id="detail.parent"),
         Binding("tab", "app.focus_next", "Pane", id="detail.focus_next"),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
         Binding("escape", "back", "Back", id="detail.back"),
@@ -146,6 +152,7 @@ class RolloutDetailScreen(Screen[None]):
         self._positions: dict[int, int] = {}  # step.index -> position in rollout.steps
         self._marks: dict[int, list[str]] = {}
         self._foldable = False
+        self._branchable = False  # a train rollout of a task this workspace can run
 
     # -- widgets ----------------------------------------------------------------------------
     @property
@@ -198,6 +205,8 @@ class RolloutDetailScreen(Screen[None]):
             self.query_one("#detail-header", Static).update(header)
             self.step_view.show(Text("(no rollout)", style="dim"))
             return
+        task = self.store.task(rollout.task_id)
+        self._branchable = rollout.eval_id is None and task is not None and bool(task.repo_path)
         self._positions = {step.index: pos for pos, step in enumerate(rollout.steps)}
         self._marks = flagged_steps(rollout)
         self.query_one("#detail-header", Static).update(header_text(rollout))
@@ -267,6 +276,10 @@ class RolloutDetailScreen(Screen[None]):
             return True if self._foldable else None
         if action == "next_flagged":
             return True if self._flagged_positions() else None
+        if action == "branch":
+            return True if self._branchable and self.selected_step is not None else None
+        if action == "parent":
+            return True if self.rollout is not None and self.rollout.parent_id else None
         return True
 
     def _flagged_positions(self) -> list[int]:
@@ -291,6 +304,17 @@ class RolloutDetailScreen(Screen[None]):
             return
         current = -1 if self.timeline.highlighted is None else self.timeline.highlighted
         self.go_to(next((p for p in positions if p > current), positions[0]))
+
+    def action_branch(self) -> None:
+        """Replay up to the selected step, try other actions there, continue each (in a worker)."""
+        step = self.selected_step
+        if not self._branchable or step is None or self.rollout is None:
+            return
+        self.app.branch_rollout(self.rollout.id, step.index)  # type: ignore[attr-defined]
+
+    def action_parent(self) -> None:
+        if self.rollout is not None and self.rollout.parent_id:
+            self.app.push_screen(RolloutDetailScreen(self.store, self.rollout.parent_id))
 
     def action_back(self) -> None:
         self.app.pop_screen()

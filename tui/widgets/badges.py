@@ -1,4 +1,4 @@
-"""Short flag badges: the check id's first letters, coloured by weight."""
+"""Short flag badges: the check id's first letters, coloured by weight; outcome notes."""
 
 from __future__ import annotations
 
@@ -31,3 +31,14 @@ def badges(flags: list[str]) -> Text:
     if not flags:
         text.append(" clean ", style="bold black on green")
     return text
+
+
+def own_tests_note(passed: bool | int | None, passed_own: bool | int | None, mark: bool = False) -> str:
+    """What to add to an outcome when the agent's own worktree disagrees with the task's tests.
+
+    The outcome shown is the honest one (the task's own tests); passing only with the tests as
+    the agent left them is how a weakened test shows. `mark`: the tables' one-character form.
+    """
+    if passed_own is None or passed is None or bool(passed_own) == bool(passed):
+        return ""
+    return "*" if mark else f" (own tests: {'pass' if passed_own else 'fail'})"

@@ -17,7 +17,7 @@ from textual.strip import Strip
 
 from storage import browse
 from storage.store import Store
-from tui.widgets.badges import short
+from tui.widgets.badges import own_tests_note, short
 
 PAGE = 100
 PAGES_KEPT = 32
@@ -101,7 +101,8 @@ class RolloutTable(ScrollView, can_focus=True):
 
     @staticmethod
     def _row_text(row: dict[str, Any]) -> Text:
-        outcome = {1: ("pass", "green"), 0: ("fail", "red")}.get(row["tests_passed"], ("?", "dim"))
+        label, style = {1: ("pass", "green"), 0: ("fail", "red")}.get(row["tests_passed"], ("?", "dim"))
+        outcome = (label + own_tests_note(row["tests_passed"], row["tests_passed_own"], mark=True), style)
         flags = " ".join(short(f) for f in row["flags"].split())
         cells = [
             (row["task_id"], ""),

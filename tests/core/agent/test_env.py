@@ -27,7 +27,7 @@ def test_tools_work_inside_a_worktree_and_the_diff_comes_from_git(task_repo):
             "-    return sum(values) / (len(values) - 1)" in diff
             and "+    return sum(values) / len(values)" in diff
         )
-        assert env.final_tests() is True
+        assert env.final_outcomes() == (True, True)
         worktree = env.worktree
     assert not worktree.exists()
     assert git.Repo(repo).git.worktree("list").count("\n") == 0  # only the main one is left

@@ -1,4 +1,7 @@
-"""compare() counts, rates, verdicts and warnings on small synthetic rollout sets, and its markdown."""
+"""compare() pairing, counts, rates, verdicts and warnings on small synthetic rollout sets, and its markdown.
+
+A rollout `summary(i)` has task `t{i % 3}` and seed `i`, so the i-th rollouts of two lists pair up.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from core.evaluate.compare import compare, markdown
-from core.evaluate.stats import fisher_exact_p, newcombe_interval, wilson_interval
+from core.evaluate.compare import MODE_METHOD, SINGLE_METHOD, compare, markdown, pair_up
+from core.evaluate.stats import ClusterCounts, cluster_bootstrap_interval, mcnemar_exact_p, wilson_interval
 
 ENTRY_KEYS = {
     "before",
@@ -20,8 +23,11 @@ ENTRY_KEYS = {
     "p_value",
     "count_before",
     "count_after",
+    "discordant",
+    "p_value_adjusted",
     "significant",
     "verdict",
+    "method",
 }
 
 
@@ -52,7 +58,7 @@ def rollouts(n: int, flagged: int = 0, flag: str = "loop.repeat", **kwargs: Any)
 
 def test_result_has_the_contract_keys_and_round_trips_through_json() -> None:
     result = compare(rollouts(10, 3), rollouts(12, 1), ["loop.repeat"])
-    assert set(result) == {"n", "modes", "overall", "pass_rate", "means", "warnings"}
+    assert set(result) == {"n", "n_pairs", "modes", "overall", "pass_rate", "means", "warnings"}
     assert set(result["modes"]["loop.repeat"]) == ENTRY_KEYS
     assert set(result["overall"]) == ENTRY_KEYS
     assert set(result["pass_rate"]) == ENTRY_KEYS - {"count_before", "count_after"}
@@ -64,15 +70,116 @@ def test_result_has_the_contract_keys_and_round_trips_through_json() -> None:
 def test_counts_rates_and_intervals() -> None:
     before = rollouts(10, 4)
     after = rollouts(20, 2)
-    entry = compare(before, after, ["loop.repeat"])["modes"]["loop.repeat"]
+    result = compare(before, after, ["loop.repeat"])
+    entry = result["modes"]["loop.repeat"]
+    # Rates, counts and Wilson intervals describe each side whole, unpaired rollouts included.
     assert (entry["count_before"], entry["count_after"]) == (4, 2)
     assert entry["before"] == pytest.approx(0.4)
     assert entry["after"] == pytest.approx(0.1)
     assert entry["diff"] == pytest.approx(-0.3)
     assert entry["ci_before"] == pytest.approx(list(wilson_interval(4, 10)), abs=1e-12)
     assert entry["ci_after"] == pytest.approx(list(wilson_interval(2, 20)), abs=1e-12)
-    assert entry["ci_diff"] == pytest.approx(list(newcombe_interval(4, 10, 2, 20)), abs=1e-12)
-    assert entry["p_value"] == pytest.approx(fisher_exact_p(4, 10, 2, 20), abs=1e-12)
+    # The test and the interval of the difference use the 10 pairs (seeds 0-9) only.
+    assert result["n_pairs"] == 10
+    assert entry["discordant"] == [2, 0]  # seeds 2 and 3 lost the flag, none gained it
+    assert entry["p_value"] == pytest.approx(mcnemar_exact_p(2, 0), abs=1e-12)
+    # Per task (t0: seeds 0 3 6 9, t1: 1 4 7, t2: 2 5 8): pairs, flagged before, flagged after.
+    clusters = [ClusterCounts(4, 2, 1), ClusterCounts(3, 1, 1), ClusterCounts(3, 1, 0)]
+    assert entry["ci_diff"] == pytest.approx(list(cluster_bootstrap_interval(clusters)), abs=1e-12)
+    assert any("10 rollouts have no counterpart" in w for w in result["warnings"])
+
+
+def test_a_mode_that_flips_on_the_same_task_and_seed_gets_a_small_p() -> None:
+    """10 of 30 flagged before, 3 after, and the 3 are among the 10: seven pairs all moved one way.
+
+    Fisher's test on 10/30 vs 3/30 (p ~ 0.06) would miss this; the pairing shows it (p = 2/128).
+    """
+    result = compare(rollouts(30, 10), rollouts(30, 3), ["loop.repeat"])
+    entry = result["modes"]["loop.repeat"]
+    assert entry["discordant"] == [7, 0]
+    assert entry["p_value"] == pytest.approx(2 / 128)
+    assert entry["verdict"] == "better"
+
+
+def test_the_same_rates_on_disagreeing_pairs_are_not_significant() -> None:
+    """Same marginal rates as above, but the 3 flagged after are other seeds: b = 10, c = 3."""
+    before = rollouts(30, 10)
+    after = [summary(i, ("loop.repeat",) if 10 <= i < 13 else ()) for i in range(30)]
+    entry = compare(before, after, ["loop.repeat"])["modes"]["loop.repeat"]
+    assert (entry["before"], entry["after"]) == pytest.approx((10 / 30, 3 / 30))
+    assert entry["discordant"] == [10, 3]
+    assert entry["p_value"] == pytest.approx(2 * (1 + 13 + 78 + 286) / 2**13)
+    assert entry["verdict"] == "unchanged"
+
+
+def test_unpaired_rollouts_are_left_out_of_the_test() -> None:
+    extra = [summary(100 + i, ("loop.repeat",)) for i in range(12)]  # seeds the other side never ran
+    result = compare(rollouts(20, 0) + extra, rollouts(20, 0), ["loop.repeat"])
+    entry = result["modes"]["loop.repeat"]
+    assert result["n"] == {"before": 32, "after": 20}
+    assert result["n_pairs"] == 20
+    assert entry["count_before"] == 12
+    assert entry["discordant"] == [0, 0]
+    assert entry["p_value"] == 1.0
+    assert entry["ci_diff"] == [0.0, 0.0]
+    assert entry["verdict"] == "unchanged"
+    assert any("12 rollouts have no counterpart" in w and "20 pairs" in w for w in result["warnings"])
+
+
+def test_no_pairs_at_all_tests_nothing_and_says_so() -> None:
+    before = rollouts(10, 10)
+    after = [summary(100 + i) for i in range(10)]
+    result = compare(before, after, ["loop.repeat"])
+    entry = result["modes"]["loop.repeat"]
+    assert result["n_pairs"] == 0
+    assert (entry["before"], entry["after"]) == (1.0, 0.0)
+    assert (entry["p_value"], entry["ci_diff"], entry["verdict"]) == (1.0, [-1.0, 1.0], "unchanged")
+    assert any("nothing was tested" in w for w in result["warnings"])
+
+
+def test_pairing_needs_the_task_and_the_seed() -> None:
+    before = [summary(0), {**summary(1), "task_id": "other"}, {**summary(2), "seed": None}]
+    after = [summary(2), summary(1), summary(0), {**summary(3), "seed": None}]
+    assert [(b["id"], a["id"]) for b, a in pair_up(before, after)] == [("r0", "r0")]
+
+
+def test_a_repeated_task_and_seed_pairs_in_order() -> None:
+    before = [{**summary(0), "id": "b1"}, {**summary(0), "id": "b2"}, {**summary(0), "id": "b3"}]
+    after = [{**summary(0), "id": "a1"}, {**summary(0), "id": "a2"}]
+    assert [(b["id"], a["id"]) for b, a in pair_up(before, after)] == [("b1", "a1"), ("b2", "a2")]
+
+
+def test_holm_makes_a_marginal_mode_non_significant() -> None:
+    """b = 0, c = 6 gives p = 2/64 ~ 0.031: significant alone, not as one of two tests (0.0625)."""
+    before, after = rollouts(20, 2), rollouts(20, 8)
+    alone = compare(before, after, ["loop.repeat"])["modes"]["loop.repeat"]
+    assert alone["p_value"] == alone["p_value_adjusted"] == pytest.approx(2 / 64)
+    assert alone["verdict"] == "worse"
+    family = compare(before, after, ["loop.repeat", "edit.unread"])["modes"]
+    entry = family["loop.repeat"]
+    assert entry["p_value"] == pytest.approx(2 / 64)  # the raw p is kept
+    assert entry["p_value_adjusted"] == pytest.approx(2 * 2 / 64)
+    assert (entry["significant"], entry["verdict"]) == (False, "unchanged")
+    assert family["edit.unread"]["p_value_adjusted"] == 1.0
+    assert entry["method"] == MODE_METHOD
+
+
+def test_overall_and_pass_rate_are_not_adjusted() -> None:
+    result = compare(rollouts(20, 2), rollouts(20, 8), ["loop.repeat", "edit.unread", "diff.too_large"])
+    for key in ("overall", "pass_rate"):
+        assert result[key]["p_value_adjusted"] == result[key]["p_value"]
+        assert result[key]["method"] == SINGLE_METHOD
+    assert result["overall"]["p_value"] == pytest.approx(2 / 64)
+    assert result["overall"]["verdict"] == "worse"
+
+
+def test_the_paired_interval_contains_the_difference() -> None:
+    before = [summary(i, ("loop.repeat",) if i % 4 else ()) for i in range(24)]
+    after = [summary(i, ("loop.repeat",) if i % 3 == 0 else ()) for i in range(24)]
+    entry = compare(before, after, ["loop.repeat"])["modes"]["loop.repeat"]
+    lo, hi = entry["ci_diff"]
+    assert lo <= entry["diff"] <= hi
+    assert compare(before, after, ["loop.repeat"])["modes"]["loop.repeat"]["ci_diff"] == [lo, hi]
 
 
 def test_a_flag_repeated_in_one_rollout_counts_once() -> None:
@@ -107,10 +214,10 @@ def test_a_small_change_is_unchanged_and_not_warned() -> None:
 
 
 def test_alpha_decides_significance() -> None:
-    p = fisher_exact_p(2, 20, 9, 20)
+    p = mcnemar_exact_p(0, 6)
     assert 0.01 < p < 0.05
-    assert compare(rollouts(20, 2), rollouts(20, 9), ["loop.repeat"])["modes"]["loop.repeat"]["significant"]
-    strict = compare(rollouts(20, 2), rollouts(20, 9), ["loop.repeat"], alpha=0.01)
+    assert compare(rollouts(20, 2), rollouts(20, 8), ["loop.repeat"])["modes"]["loop.repeat"]["significant"]
+    strict = compare(rollouts(20, 2), rollouts(20, 8), ["loop.repeat"], alpha=0.01)
     assert strict["modes"]["loop.repeat"]["verdict"] == "unchanged"
 
 
@@ -121,6 +228,7 @@ def test_zero_count_modes_are_present() -> None:
     assert (empty["count_before"], empty["count_after"]) == (0, 0)
     assert (empty["before"], empty["after"], empty["diff"]) == (0.0, 0.0, 0.0)
     assert empty["p_value"] == pytest.approx(1.0)
+    assert empty["discordant"] == [0, 0]
     assert empty["verdict"] == "unchanged"
 
 
@@ -137,6 +245,27 @@ def test_pass_rate_treats_unknown_as_not_passed_and_a_rise_as_better() -> None:
     pass_rate = compare(before, after, [])["pass_rate"]
     assert (pass_rate["before"], pass_rate["after"]) == (0.0, 1.0)
     assert pass_rate["verdict"] == "better"
+
+
+def test_pass_rate_own_tests_is_absent_when_no_rollout_recorded_it() -> None:
+    before = [{**s, "tests_passed_own": None} for s in rollouts(10)]
+    assert "pass_rate_own_tests" not in compare(before, rollouts(10), [])
+
+
+def test_pass_rate_own_tests_treats_missing_as_not_passed() -> None:
+    before = [{**s, "tests_passed_own": None if i % 2 else False} for i, s in enumerate(rollouts(20))]
+    after = [{**s, "tests_passed_own": True} for s in rollouts(20)]
+    after[0].pop("tests_passed_own")
+    result = compare(before, after, [])
+    own = result["pass_rate_own_tests"]
+    assert set(own) == set(result["pass_rate"])
+    assert (own["before"], own["after"]) == pytest.approx((0.0, 19 / 20))
+    assert own["discordant"] == [0, 19]
+    assert own["verdict"] == "better"
+    assert own["method"] == SINGLE_METHOD
+    assert result["pass_rate"]["verdict"] == "unchanged"  # tests_passed is another outcome
+    assert any("tests as the agent left them improved" in w for w in result["warnings"])
+    assert "| **own tests passed** | 0.0% | 95.0% |" in markdown(result)
 
 
 def test_a_significant_fall_in_pass_rate_is_worse_and_warned() -> None:
@@ -204,7 +333,8 @@ def test_markdown_has_the_header_and_a_row_per_mode() -> None:
     result = compare(rollouts(20, 0), rollouts(20, 12), modes)
     text = markdown(result, title="Tuned vs base")
     assert "## Tuned vs base" in text
-    assert "| Mode | Before | After | Diff | 95% CI of diff | p | Verdict |" in text
+    assert "| Mode | Before | After | Diff | 95% CI of diff | p (Holm) | Verdict |" in text
+    assert "(20 paired on task and seed)" in text and "McNemar" in text
     for mode in modes:
         assert sum(1 for line in text.splitlines() if line.startswith(f"| `{mode}` |")) == 1
     assert "| `loop.repeat` | 0.0% | 60.0% | +60.0 pp |" in text
@@ -215,6 +345,12 @@ def test_markdown_has_the_header_and_a_row_per_mode() -> None:
 
 
 def test_markdown_p_has_three_significant_digits() -> None:
-    result = compare(rollouts(10, 1), rollouts(14, 11), ["loop.repeat"])
+    result = compare(rollouts(10, 1), rollouts(14, 11), ["loop.repeat"])  # 10 pairs: b = 0, c = 9
     row = next(line for line in markdown(result).splitlines() if line.startswith("| `loop.repeat`"))
-    assert "| 0.00276 |" in row
+    assert "| 0.00391 |" in row
+
+
+def test_markdown_shows_the_adjusted_p() -> None:
+    result = compare(rollouts(20, 2), rollouts(20, 8), ["loop.repeat", "edit.unread"])
+    row = next(line for line in markdown(result).splitlines() if line.startswith("| `loop.repeat`"))
+    assert "| 0.0625 | unchanged |" in row

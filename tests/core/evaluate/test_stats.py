@@ -1,4 +1,4 @@
-"""Interval and test values checked against published tables and exact hand computation."""
+"""Intervals, tests and corrections checked against published examples and exact hand computation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from fractions import Fraction
 
 import pytest
 
-from core.evaluate.stats import fisher_exact_p, newcombe_interval, wilson_interval
+from core.evaluate.stats import (
+    ClusterCounts,
+    cluster_bootstrap_interval,
+    holm_adjust,
+    mcnemar_exact_p,
+    wilson_interval,
+)
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", method 3 (score).
 WILSON_PUBLISHED = [
@@ -45,99 +51,129 @@ def test_wilson_rejects_impossible_counts(x: int, n: int) -> None:
         wilson_interval(x, n)
 
 
-# Newcombe (1998), "Interval estimation for the difference between independent proportions",
-# Table II, method 10. The paper's difference is p1 - p2; ours is after - before, so the paper's
-# first group is passed as "after" and its second as "before".
-NEWCOMBE_PUBLISHED = [
-    (56, 70, 48, 80, 0.2000, 0.0524, 0.3339),
-    (9, 10, 3, 10, 0.6000, 0.1705, 0.8090),
-    (6, 7, 2, 7, 0.5714, 0.0582, 0.8062),
-    (5, 56, 0, 29, 0.0893, -0.0381, 0.1926),
-    (0, 10, 0, 20, 0.0, -0.1611, 0.2775),
-    (0, 10, 0, 10, 0.0, -0.2775, 0.2775),
-    (10, 10, 0, 20, 1.0, 0.6791, 1.0),
-    (10, 10, 0, 10, 1.0, 0.6075, 1.0),
+MCNEMAR_KNOWN = [
+    ((1, 9), 22 / 1024),  # 2 * P(X <= 1), X ~ Bin(10, 1/2) = 2 * 11/1024 = 0.021484375
+    # Fagerland, Lydersen & Laake (2013), BMC Med Res Methodol 13:91, Table 1: airway
+    # hyper-responsiveness before/after stem cell transplantation, n12 = 1, n21 = 7; they report
+    # the exact conditional p = 0.070 (= 2 * 9/256).
+    ((1, 7), 0.0703125),
+    ((0, 5), 2 / 32),
+    ((0, 12), 2 / 4096),
+    ((3, 3), 1.0),  # b = c: as balanced as it can be
+    ((0, 0), 1.0),  # no discordant pair: nothing to test
+    ((4, 5), 1.0),  # 2 * P(X <= 4) for Bin(9, 1/2) is exactly 1
 ]
 
 
-@pytest.mark.parametrize(("x1", "n1", "x2", "n2", "diff", "lo", "hi"), NEWCOMBE_PUBLISHED)
-def test_newcombe_matches_the_paper(
-    x1: int, n1: int, x2: int, n2: int, diff: float, lo: float, hi: float
-) -> None:
-    assert x1 / n1 - x2 / n2 == pytest.approx(diff, abs=1e-4)
-    assert newcombe_interval(x2, n2, x1, n1) == pytest.approx((lo, hi), abs=1e-4)
+@pytest.mark.parametrize(("bc", "p"), MCNEMAR_KNOWN)
+def test_mcnemar_matches_known_values(bc: tuple[int, int], p: float) -> None:
+    assert mcnemar_exact_p(*bc) == pytest.approx(p, abs=1e-12)
+    assert mcnemar_exact_p(*reversed(bc)) == mcnemar_exact_p(*bc)
 
 
-@pytest.mark.parametrize(("x1", "n1", "x2", "n2", "diff", "lo", "hi"), NEWCOMBE_PUBLISHED)
-def test_newcombe_swapping_sides_negates_the_interval(
-    x1: int, n1: int, x2: int, n2: int, diff: float, lo: float, hi: float
-) -> None:
-    assert newcombe_interval(x1, n1, x2, n2) == pytest.approx((-hi, -lo), abs=1e-4)
+def test_mcnemar_with_fagerland_rounding() -> None:
+    assert round(mcnemar_exact_p(1, 7), 3) == 0.070
 
 
-def test_newcombe_reads_a_fall_as_negative() -> None:
-    lo, hi = newcombe_interval(9, 10, 3, 10)
-    assert lo < hi < 0
+def _exact_mcnemar(b: int, c: int) -> float:
+    """Independent reference: the binomial tail summed from math.comb in rationals."""
+    n = b + c
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
+    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
 
 
-@pytest.mark.parametrize("args", [(0, 0, 3, 10), (3, 10, 0, 0), (0, 0, 0, 0)])
-def test_newcombe_with_an_empty_side_is_uninformative(args: tuple[int, int, int, int]) -> None:
-    assert newcombe_interval(*args) == (-1.0, 1.0)
+@pytest.mark.parametrize("bc", [(12, 30), (100, 140), (999, 1000), (0, 3000), (2000, 2200)])
+def test_mcnemar_matches_exact_arithmetic_for_large_counts(bc: tuple[int, int]) -> None:
+    assert mcnemar_exact_p(*bc) == pytest.approx(_exact_mcnemar(*bc), rel=1e-12, abs=1e-300)
 
 
-def test_newcombe_stays_within_minus_one_and_one() -> None:
-    lo, hi = newcombe_interval(0, 1, 1, 1)
+def test_mcnemar_is_fast_for_thousands_of_pairs() -> None:
+    start = time.perf_counter()
+    p = mcnemar_exact_p(2000, 2200)
+    assert time.perf_counter() - start < 1.0
+    assert 0.0 < p < 0.05
+
+
+def test_mcnemar_rejects_negative_counts() -> None:
+    with pytest.raises(ValueError):
+        mcnemar_exact_p(-1, 3)
+
+
+# Holm (1979) by hand: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 gives 0.02, 0.03, 0.06, 0.04;
+# the running maximum lifts the last to 0.06. Back in the given order: 0.03, 0.06, 0.06, 0.02.
+HOLM_KNOWN = [
+    ([0.01, 0.04, 0.03, 0.005], [0.03, 0.06, 0.06, 0.02]),
+    ([0.01, 0.011, 0.5], [0.03, 0.03, 0.5]),  # 2 * 0.011 = 0.022 is lifted to 0.03: monotone
+    ([0.6, 0.9], [1.0, 1.0]),  # capped at 1
+    ([0.02], [0.02]),  # one test needs no correction
+    ([], []),
+    ([0.01, 0.01, 0.2], [0.03, 0.03, 0.2]),  # ties keep their values, whatever their order
+]
+
+
+@pytest.mark.parametrize(("raw", "adjusted"), HOLM_KNOWN)
+def test_holm_matches_hand_computation(raw: list[float], adjusted: list[float]) -> None:
+    assert holm_adjust(raw) == pytest.approx(adjusted, abs=1e-12)
+
+
+def test_holm_is_between_the_raw_p_and_bonferroni() -> None:
+    raw = [0.001, 0.2, 0.013, 0.04, 0.5, 0.0004, 0.03]
+    adjusted = holm_adjust(raw)
+    for p, q in zip(raw, adjusted, strict=True):
+        assert p <= q <= min(1.0, len(raw) * p)
+    ranked = sorted(zip(raw, adjusted, strict=True))
+    assert [q for _, q in ranked] == sorted(q for _, q in ranked)  # order of p is kept
+
+
+def _diff(clusters: list[ClusterCounts]) -> float:
+    n = sum(c.pairs for c in clusters)
+    return sum(c.after for c in clusters) / n - sum(c.before for c in clusters) / n
+
+
+MIXED = [ClusterCounts(8, 6, 2), ClusterCounts(8, 3, 3), ClusterCounts(8, 5, 0), ClusterCounts(8, 1, 1)]
+
+
+def test_bootstrap_contains_the_point_difference_and_is_deterministic() -> None:
+    lo, hi = cluster_bootstrap_interval(MIXED)
+    assert lo < _diff(MIXED) < hi
+    assert cluster_bootstrap_interval(MIXED) == (lo, hi)
+    assert cluster_bootstrap_interval(list(MIXED)) == (lo, hi)
+
+
+def test_bootstrap_resamples_tasks_not_seeds() -> None:
+    """Seeds that move together within a task carry less information than independent pairs."""
+    tasks = [ClusterCounts(8, 0, 8 if t % 2 else 0) for t in range(10)]
+    pairs = [ClusterCounts(1, 0, 1 if t % 2 else 0) for t in range(10) for _ in range(8)]
+    assert _diff(tasks) == _diff(pairs) == 0.5
+    lo_t, hi_t = cluster_bootstrap_interval(tasks)
+    lo_p, hi_p = cluster_bootstrap_interval(pairs)
+    assert hi_t - lo_t > 1.5 * (hi_p - lo_p)
+    assert lo_t < 0.5 < hi_t
+
+
+def test_bootstrap_of_identical_tasks_has_no_width() -> None:
+    assert cluster_bootstrap_interval([ClusterCounts(4, 3, 1)] * 5) == (-0.5, -0.5)
+    assert cluster_bootstrap_interval([ClusterCounts(4, 2, 2)]) == (0.0, 0.0)
+
+
+def test_bootstrap_without_pairs_is_uninformative() -> None:
+    assert cluster_bootstrap_interval([]) == (-1.0, 1.0)
+    assert cluster_bootstrap_interval([ClusterCounts(0, 0, 0)]) == (-1.0, 1.0)
+
+
+def test_bootstrap_stays_within_minus_one_and_one() -> None:
+    lo, hi = cluster_bootstrap_interval([ClusterCounts(3, 3, 0), ClusterCounts(2, 0, 2)])
     assert -1.0 <= lo <= hi <= 1.0
 
 
-FISHER_KNOWN = [
-    ((3, 4, 1, 4), 0.4857142857),  # Fisher's tea tasting [[3, 1], [1, 3]]: 34/70
-    ((1, 10, 11, 14), 0.002759456),  # [[1, 9], [11, 3]], the scipy documentation example
-    ((0, 5, 5, 5), 0.007936508),  # [[0, 5], [5, 0]]: 2 / C(10, 5)
-    ((6, 8, 1, 5), 0.1025641026),  # [[6, 2], [1, 4]]: 8/78
-]
-
-
-@pytest.mark.parametrize(("args", "p"), FISHER_KNOWN)
-def test_fisher_matches_known_values(args: tuple[int, int, int, int], p: float) -> None:
-    assert fisher_exact_p(*args) == pytest.approx(p, abs=1e-8)
-
-
-@pytest.mark.parametrize(
-    "args",
-    [(0, 5, 0, 5), (5, 5, 5, 5), (0, 0, 3, 5), (3, 5, 0, 0), (0, 0, 0, 0), (2, 4, 4, 8)],
-)
-def test_fisher_is_one_when_there_is_nothing_to_see(args: tuple[int, int, int, int]) -> None:
-    assert fisher_exact_p(*args) == pytest.approx(1.0, abs=1e-12)
-
-
-def test_fisher_is_symmetric_in_the_two_groups() -> None:
-    assert fisher_exact_p(3, 17, 12, 20) == pytest.approx(fisher_exact_p(12, 20, 3, 17), rel=1e-12)
-
-
-def test_fisher_rejects_impossible_counts() -> None:
+@pytest.mark.parametrize("cluster", [ClusterCounts(3, 4, 0), ClusterCounts(3, 0, -1)])
+def test_bootstrap_rejects_impossible_counts(cluster: ClusterCounts) -> None:
     with pytest.raises(ValueError):
-        fisher_exact_p(6, 5, 0, 5)
+        cluster_bootstrap_interval([cluster])
 
 
-def _exact_fisher(x1: int, n1: int, x2: int, n2: int) -> float:
-    """Independent reference: exact rational hypergeometric probabilities, no tolerance needed."""
-    column, total = x1 + x2, n1 + n2
-    support = range(max(0, n1 - (total - column)), min(n1, column) + 1)
-    weights = {k: math.comb(column, k) * math.comb(total - column, n1 - k) for k in support}
-    extreme = sum(w for w in weights.values() if w <= weights[x1])
-    return float(Fraction(extreme, math.comb(total, n1)))
-
-
-@pytest.mark.parametrize(
-    "args", [(12, 40, 25, 45), (500, 1000, 450, 1000), (30, 2500, 55, 2500), (1, 3000, 9, 2000)]
-)
-def test_fisher_matches_exact_arithmetic_for_large_counts(args: tuple[int, int, int, int]) -> None:
-    assert fisher_exact_p(*args) == pytest.approx(_exact_fisher(*args), rel=1e-9, abs=1e-15)
-
-
-def test_fisher_is_fast_for_thousands_of_rollouts() -> None:
+def test_bootstrap_is_fast_for_hundreds_of_tasks() -> None:
+    clusters = [ClusterCounts(8, t % 5, (t * 3) % 7) for t in range(300)]
     start = time.perf_counter()
-    p = fisher_exact_p(2000, 4000, 2100, 4000)
-    assert time.perf_counter() - start < 1.0
-    assert 0.0 < p < 0.05
+    cluster_bootstrap_interval(clusters)
+    assert time.perf_counter() - start < 2.0

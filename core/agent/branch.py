@@ -1,0 +1,201 @@
+"""Branching rollouts: counterfactuals that share a rollout's exact prefix.
+
+A flag is a fact about a whole rollout, but DPO learns from one choice in one state. A branch
+replays a rollout's first K steps in a fresh worktree, checks that every replayed call sees
+what the original saw (otherwise the state is not the same and the branch would teach
+nothing), lets the policy take a *different* action at step K, and continues to the end. The
+branch stores the parent's own prefix steps byte for byte, so a pair of the two has a prompt
+both sides really share and differs in exactly one choice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core.agent.env import TaskEnv
+from core.agent.policy import Policy, Turn, rollout_seed
+from core.agent.runner import finish_rollout
+from core.config import RolloutConfig
+from core.prefix import observation_key
+from core.schema import Rollout, Step, Task, ToolCall
+
+ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
+
+
+class NotBranchable(ValueError):
+    """The rollout cannot be branched there (no runnable task, no such step, a finished prefix)."""
+
+
+class ReplayMismatch(ValueError):
+    """Replaying the prefix did not reproduce what the rollout saw: the state is not the same."""
+
+
+def check_branch_point(parent: Rollout, step: int) -> None:
+    if step < 0 or step >= len(parent.steps):
+        raise NotBranchable(
+            f"rollout {parent.id} has steps 1 to {len(parent.steps)}; step {step + 1} does not exist"
+        )
+
+
+def replay(env: TaskEnv, steps: list[Step]) -> None:
+    """Re-run the prefix's calls in `env`; ReplayMismatch names the first step that differs."""
+    for step in steps:
+        if step.tool_call is None or step.malformed is not None:
+            continue  # a turn the harness could not run changed nothing
+        if env.finished:
+            raise ReplayMismatch(f"step {step.index + 1} comes after the rollout finished")
+        seen = Step(index=step.index, tool_call=step.tool_call, observation=env.call(step.tool_call))
+        if observation_key(seen) != observation_key(step):
+            expected = (step.observation.content if step.observation else "")[:200]
+            got = (seen.observation.content if seen.observation else "")[:200]
+            raise ReplayMismatch(
+                f"replaying step {step.index + 1} ({step.tool_call.name}) saw different output than the "
+                f"rollout did, so the state differs (the task's repository or tools changed?): "
+                f"expected {expected!r}, got {got!r}"
+            )
+
+
+def alternatives(
+    policy: Policy,
+    env: TaskEnv,
+    steps: list[Step],
+    exclude: Step,
+    n: int,
+    rng: random.Random,
+    temperature: float,
+) -> list[Turn]:
+    """Up to `n` turns that differ from `exclude` and from each other.
+
+    A policy that can list its options (`scored`) picks among them without replacement; any
+    other samples repeatedly at `temperature` and keeps what is new.
+    """
+    excluded = {call_key(exclude.tool_call)}
+    offer = getattr(policy, "alternatives", None)
+    if offer is not None:
+        turns: list[Turn] = offer(env, steps, rng, temperature, n, excluded)
+        return turns
+    found: list[Turn] = []
+    for _ in range(ALTERNATIVE_TRIES * n):
+        if len(found) >= n:
+            break
+        turn = policy.act(env, steps, rng, temperature)
+        key = call_key(turn.tool_call)
+        if key not in excluded:
+            excluded.add(key)
+            found.append(turn)
+    return found
+
+
+def call_key(call: ToolCall | None) -> str:
+    """What makes two calls the same action (ids and thoughts aside); every unparseable turn is one."""
+    if call is None:
+        return "\x00malformed"
+    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+
+
+def branch(
+    parent: Rollout,
+    task: Task | None,
+    repo: Path | None,
+    step: int,
+    policy: Policy,
+    cfg: RolloutConfig,
+    n: int,
+    temperature: float,
+    stop: threading.Event | None = None,
+) -> list[Rollout]:
+    """Up to `n` branches of `parent` at `step` (0-based), each continued to its end.
+
+    `task` and `repo` are the workspace's own runnable task (never one embedded in imported
+    data). Raises NotBranchable or ReplayMismatch before anything is rolled out.
+    """
+    if task is None or repo is None:
+        raise NotBranchable(
+            f"rollout {parent.id} is of task {parent.task_id!r}, which has no repository in this workspace "
+            "(imported rollouts cannot be replayed): only tasks added with `tasks add`, "
+            "`tasks import-quixbugs` or the demo can be branched"
+        )
+    check_branch_point(parent, step)
+    prefix = parent.steps[:step]
+    base_seed = parent.seed if parent.seed is not None else 0
+    rng = random.Random(rollout_seed(base_seed, f"{parent.id}:branch", step))
+    branches: list[Rollout] = []
+    with TaskEnv(task, repo) as env:
+        replay(env, prefix)
+        turns = alternatives(policy, env, prefix, parent.steps[step], n, rng, temperature)
+        for number, turn in enumerate(turns):
+            if stop is not None and stop.is_set():
+                break
+            seed = rollout_seed(base_seed, f"{parent.id}:branch{step}", number)
+            if number == 0:
+                rollout = _continue(env, prefix, turn, policy, cfg, seed, stop)
+            else:
+                with TaskEnv(task, repo) as fresh:
+                    replay(fresh, prefix)
+                    rollout = _continue(fresh, prefix, turn, policy, cfg, seed, stop)
+            if rollout is None:
+                break
+            rollout.parent_id = parent.id
+            rollout.branch_step = step
+            rollout.source.format = "agentpref-branch"
+            branches.append(rollout)
+    return branches
+
+
+def _continue(
+    env: TaskEnv,
+    prefix: list[Step],
+    turn: Turn,
+    policy: Policy,
+    cfg: RolloutConfig,
+    seed: int,
+    stop: threading.Event | None,
+) -> Rollout | None:
+    # The parent's steps, not the replayed ones: the prompt both sides see is the same bytes.
+    steps = [s.model_copy(deep=True) for s in prefix]
+    return finish_rollout(
+        env, steps, policy, cfg, seed, time.perf_counter(), datetime.now(UTC), stop, first=turn
+    )
+
+
+@dataclass(frozen=True)
+class BranchPoint:
+    """Where to branch: a rollout, a 0-based step, and the lesson that lives there."""
+
+    rollout_id: str
+    task_id: str
+    step: int
+    check: str  # the flag anchored there; "" when a person picked the step
+    state: str  # the prefix's step fingerprints: two points in one state are one point
+
+
+def plan(points: list[BranchPoint], per_task: int) -> list[BranchPoint]:
+    """At most `per_task` points a task, one per state, lessons taken in turn (rarest first).
+
+    Taking each check in turn spreads the branches over every lesson a task has, rather than
+    spending them all on its most common flag.
+    """
+    by_task: dict[str, dict[str, list[BranchPoint]]] = defaultdict(lambda: defaultdict(list))
+    seen: set[tuple[str, str]] = set()
+    for point in sorted(points, key=lambda p: (p.task_id, p.step, p.rollout_id, p.check)):
+        if (point.task_id, point.state) in seen:
+            continue
+        seen.add((point.task_id, point.state))
+        by_task[point.task_id][point.check].append(point)
+    chosen: list[BranchPoint] = []
+    for task_id in sorted(by_task):
+        queues = sorted(by_task[task_id].values(), key=lambda q: (len(q), q[0].check))
+        taken = 0
+        while taken < per_task and any(queues):
+            for queue in queues:
+                if queue and taken < per_task:
+                    chosen.append(queue.pop(0))
+                    taken += 1
+    return chosen

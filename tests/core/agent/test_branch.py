@@ -1,0 +1,143 @@
+"""Branches: the parent's prefix replayed and kept byte for byte, one other action, then on."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch, plan, replay
+from core.agent.env import TaskEnv
+from core.agent.policy import Turn
+from core.agent.runner import Job, run_rollout
+from core.agent.scored import distinguishing_means
+from core.config import PolicyConfig, RolloutConfig
+from core.export import preference_row
+from core.prefix import divergence
+from core.schema import Step, ToolCall
+from core.tasks import commit_all
+
+READ = ToolCall(name="read_file", arguments={"path": "calc/stats.py"})
+TEST = ToolCall(name="run_tests", arguments={})
+FIX = ToolCall(
+    name="edit", arguments={"path": "calc/stats.py", "old": "(len(values) - 1)", "new": "len(values)"}
+)
+FINISH = ToolCall(name="finish", arguments={"message": "Done."})
+
+
+class Scripted:
+    """Plays fixed calls in order; asked again at the same step, draws from `others`."""
+
+    label = "scripted"
+    cfg = PolicyConfig()
+
+    def __init__(self, calls: list[ToolCall], others: list[ToolCall] | None = None) -> None:
+        self.calls, self.others = calls, others or []
+
+    def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
+        if len(steps) < len(self.calls) and not self.others:
+            return Turn(thought="", tool_call=self.calls[len(steps)])
+        pool = self.others or [FINISH]
+        return Turn(thought="", tool_call=rng.choice(pool))
+
+
+@pytest.fixture
+def parent(task_repo):
+    """A rollout that reads, tests, then finishes over the failure (flag at step 3)."""
+    task, repo = task_repo
+    rollout = run_rollout(Job(task, repo, 7), Scripted([READ, TEST, FINISH]), RolloutConfig())
+    assert rollout is not None and [s.tool_call.name for s in rollout.steps] == [
+        "read_file",
+        "run_tests",
+        "finish",
+    ]
+    rollout.id = "parent-1"
+    return rollout
+
+
+def test_replaying_a_prefix_reproduces_what_the_rollout_saw(task_repo, parent):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        replay(env, parent.steps[:2])  # raises on the first difference
+        seen = env.call(TEST)
+    assert seen.exit_code == parent.steps[1].observation.exit_code != 0
+
+
+def test_a_changed_repository_refuses_the_replay(task_repo, parent):
+    task, repo = task_repo
+    (repo / "calc" / "stats.py").write_text("def mean(values):\n    return 0\n")
+    commit_all(repo, "changed under the rollout")
+    with TaskEnv(task, repo) as env, pytest.raises(ReplayMismatch, match="step 1 \\(read_file\\)"):
+        replay(env, parent.steps[:2])
+
+
+def test_a_branch_keeps_the_parents_prefix_byte_for_byte_and_differs_at_its_step(task_repo, parent):
+    task, repo = task_repo
+    policy = Scripted([], others=[FIX, TEST, FINISH, READ])
+    branches = branch(parent, task, repo, 2, policy, RolloutConfig(step_limit=6), n=2, temperature=1.0)
+    assert len(branches) == 2
+    finish_key = json.dumps(FINISH.arguments)
+    for child in branches:
+        assert (child.parent_id, child.branch_step) == ("parent-1", 2)
+        assert [s.model_dump_json() for s in child.steps[:2]] == [
+            s.model_dump_json() for s in parent.steps[:2]
+        ]
+        assert not (
+            child.steps[2].tool_call.name == "finish"
+            and json.dumps(child.steps[2].tool_call.arguments) == finish_key
+        )
+        assert divergence(child, parent) == 2
+        row = preference_row(child, parent)
+        assert json.dumps(row["prompt"]) == json.dumps(preference_row(parent, child)["prompt"])
+        assert len(row["prompt"]) == 1 + 2 * 2  # the instruction, then two calls and their results
+    assert branches[0].steps[2].tool_call != branches[1].steps[2].tool_call
+
+
+def test_no_runnable_task_or_no_such_step_is_refused(task_repo, parent):
+    task, repo = task_repo
+    with pytest.raises(NotBranchable, match="imported rollouts cannot be replayed"):
+        branch(parent, None, None, 1, Scripted([]), RolloutConfig(), 1, 1.0)
+    with pytest.raises(NotBranchable, match="step 9 does not exist"):
+        branch(parent, task, repo, 8, Scripted([]), RolloutConfig(), 1, 1.0)
+
+
+def test_scored_alternatives_are_distinct_and_never_the_excluded_action(task_repo, tiny_model_dir):
+    from core.agent.branch import call_key
+    from core.agent.model import load_model
+    from core.agent.scored import ScoredPolicy
+
+    task, repo = task_repo
+    policy = ScoredPolicy(load_model(tiny_model_dir, None, "cpu"), PolicyConfig())
+    with TaskEnv(task, repo) as env:
+        turns = policy.alternatives(env, [], random.Random(0), 1.0, 3, {call_key(TEST)})
+    keys = [call_key(t.tool_call) for t in turns]
+    assert len(keys) == 3 and len(set(keys)) == 3 and call_key(TEST) not in keys
+
+
+def test_a_shift_every_action_shares_prefers_no_length():
+    short, long = [1, 2, 5, 9], [1, 2, 6, 7, 8, 9]
+    logps = [[-1.0, -1.0, -2.0, -0.5], [-1.0, -1.0, -2.0, -2.0, -2.0, -0.3]]
+    before = distinguishing_means([short, long], logps)
+    assert before == [-2.0, -2.0]
+    # The wrapper tokens (shared prefix and suffix) move, as DPO moves them for every action.
+    shifted = [
+        [v - 0.7 if i in (0, 1) or i == len(row) - 1 else v for i, v in enumerate(row)] for row in logps
+    ]
+    assert distinguishing_means([short, long], shifted) == before
+    # A per-token shift on everything moves every action by the same amount.
+    uniform = [[v - 0.1 for v in row] for row in logps]
+    after = distinguishing_means([short, long], uniform)
+    assert after[0] - before[0] == pytest.approx(after[1] - before[1])
+
+
+def test_planning_spreads_branches_over_lessons_and_states():
+    points = [
+        BranchPoint("r1", "t", 2, "tests.never_run", "a b"),
+        BranchPoint("r2", "t", 2, "tests.never_run", "a b"),  # the same state as r1's: one point
+        BranchPoint("r3", "t", 3, "tests.never_run", "a c d"),
+        BranchPoint("r4", "t", 1, "path.hallucinated", "a"),
+        BranchPoint("r5", "u", 0, "loop.repeat", ""),
+    ]
+    chosen = plan(points, per_task=2)
+    assert {(p.task_id, p.rollout_id) for p in chosen} == {("t", "r4"), ("t", "r1"), ("u", "r5")}
