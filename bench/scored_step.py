@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,7 +38,7 @@ from core.tasks import install_demo_suite  # noqa: E402
 class Recording(ScoredPolicy):
     """The policy, noting each state it acts in."""
 
-    states: list[tuple] = []
+    states: ClassVar[list[tuple]] = []
 
     def act(self, env, steps, rng, temperature):  # type: ignore[no-untyped-def]
         self.states.append((env.task.instruction, list(steps), admissible_actions(env)))

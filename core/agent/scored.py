@@ -68,24 +68,26 @@ def _missing_path(files: list[str]) -> str:
 
 
 class ScoredPolicy:
-    """Scores every admissible action after the conversation; the cost of a step is kept low.
+    """Scores every admissible action after the conversation, cheaply enough for the demo's
+    128 rollouts on 2 CPU cores (measured with `bench/scored_step.py`).
 
-    A step's work is the model's attention over the context for the context itself and for every
-    candidate's tokens; everything else is bookkeeping, and this class avoids repeating it:
+    Almost all of a step's cost is attention: of the context's tokens, and of every action's
+    tokens over the context. So each is done once, and only where a score needs it:
 
-    - A rollout's context grows by one turn per step and its token ids start with the previous
-      step's, so the KV cache of recent contexts is kept and only the new tokens run.
-    - Only the tokens `distinguishing_means` counts are scored: the prefix every action shares
-      runs once, the shared suffix (and each span's last token, which predicts nothing counted)
-      not at all.
-    - All candidates go in one packed row (positions restart after the prefix, an attention
-      mask keeps each to the context, the prefix and itself): no padding, no KV cache copy per
-      candidate.
-    - An action's completion renders the same after any conversation with this kind of template,
-      so its token ids are kept; each step renders one action in full and checks that it still
-      matches, and rendering falls back to every action in full for a template where it does not.
+    - A rollout's context grows by a turn per step, and its token ids begin with the last
+      step's: the KV caches of recent contexts are kept and only the new tokens run.
+    - The actions run together as a token tree in one row: tokens that several actions begin
+      with (the tool-call wrapper, `read_file` and its argument name, ...) run once; positions
+      follow each action's own, and an attention mask shows each row the context and its
+      ancestors only. The shared suffix, which `distinguishing_means` leaves out, and each
+      action's last counted token (it predicts nothing counted) do not run at all. No padding,
+      and no copy of the context's KV cache per action, as batching the actions would need.
+    - An assistant turn renders the same after any conversation with templates like the demo's
+      and Qwen's, so each action's completion ids are kept; every step renders one action in
+      full and checks it, and a template for which it differs gets every action rendered in full.
 
-    The scores are the same as scoring each action in its own full forward pass, up to float noise.
+    The scores are those of each action in its own full forward pass, up to float noise
+    (tests/core/agent/test_scored_speed.py).
     """
 
     def __init__(self, loaded: LoadedModel, cfg: PolicyConfig) -> None:
@@ -95,7 +97,7 @@ class ScoredPolicy:
         self.max_context = int(getattr(loaded.model.config, "max_position_embeddings", 4096)) - 256
         self.cache_argument = _cache_argument(loaded.model)
         attention = getattr(loaded.model.config, "_attn_implementation", None) or "sdpa"
-        if attention not in ("sdpa", "eager"):  # flash attention would ignore the packing mask
+        if attention not in ("sdpa", "eager"):  # flash attention ignores a 4D mask: no tree
             raise ModelError(f"the scored policy needs sdpa or eager attention, not {attention}")
         self._lock = threading.Lock()
         # (context ids, its KV cache, its last position's logits), most recent last; never mutated
@@ -185,59 +187,72 @@ class ScoredPolicy:
 
     def score(self, context: list[int], texts: list[list[int]]) -> list[float]:
         """Mean log-probability of each text's distinguishing tokens after the context
-        (`distinguishing_means`), computed in two forward passes: the context's new tokens, then
-        every candidate packed in one row."""
+        (`distinguishing_means`), in two forward passes: the context's new tokens, then every
+        text at once as a token tree in one row."""
         import torch
 
         if not texts:
             return []
         model, device = self.loaded.model, self.loaded.device
         prefix, suffix = _shared_ends(texts)
-        shared = texts[0][:prefix]
-        spans = [t[prefix : len(t) - suffix] for t in texts]  # the counted tokens
-        # The packed row: the shared prefix, then each span but its last token, each placed right
-        # after the prefix. Segment 0 is the prefix, k + 1 the span of text k. `predictor` is the
-        # row position whose logits predict each counted token (-1: the context's last position).
-        ids, segment, offset = list(shared), [0] * prefix, list(range(prefix))
-        predictor, targets = [], []
-        for k, span in enumerate(spans):
-            predictor += [prefix - 1, *range(len(ids), len(ids) + len(span) - 1)][: len(span)]
-            targets += span
-            fed = span[:-1]
-            ids += fed
-            segment += [k + 1] * len(fed)
-            offset += range(prefix, prefix + len(fed))
+        # The tree: a row per distinct token prefix of the texts, up to each one's last counted
+        # token (whose logits predict nothing counted); the shared suffix is never fed. Row -1 is
+        # the context's last position. A text's rows are rows shared with earlier texts, then a
+        # block of its own: `blocks` holds (branch row, block start, block end) for each.
+        rows: dict[tuple[int, int], int] = {}  # (parent row, token) -> row
+        ids: list[int] = []
+        depth: list[int] = []
+        blocks: list[tuple[int, int, int]] = []
+        predictor: list[int] = []  # the row whose logits predict each counted token
+        targets: list[int] = []
+        for text in texts:
+            end, row, branch = len(text) - suffix, -1, None
+            for j, token in enumerate(text[:end]):
+                if j >= prefix:
+                    predictor.append(row)
+                    targets.append(token)
+                if j < end - 1:
+                    if (row, token) not in rows:
+                        branch = (row, len(ids)) if branch is None else branch
+                        rows[row, token] = len(ids)
+                        ids.append(token)
+                        depth.append(j)
+                    row = rows[row, token]
+            if branch is not None:
+                blocks.append((*branch, len(ids)))
         with torch.no_grad():
             cache, last = self._context_cache(context)
-            logits = last[None]  # the packed row's logits; a stand-in when nothing needs packing
+            logits = last[None]  # the tree's logits; a stand-in when there is no tree
             if ids:
-                n = len(context)
-                seg = torch.tensor(segment, device=device)
-                order = torch.arange(len(ids), device=device)
-                # Every row sees the whole context; within the row, the earlier tokens of its own
-                # segment and of the prefix.
-                hidden = (order[None, :] > order[:, None]) | (
-                    (seg[None, :] != 0) & (seg[None, :] != seg[:, None])
-                )
-                mask = torch.zeros(1, 1, len(ids), n + len(ids), dtype=model.dtype, device=device)
-                mask[0, 0, :, n:].masked_fill_(hidden, torch.finfo(model.dtype).min)
+                n, size = len(context), len(ids)
+                # Each row sees the whole context, its ancestors in the tree and itself.
+                visible = torch.zeros(size, size, dtype=torch.bool, device=device)
+                for parent, start, stop in blocks:
+                    if parent >= 0:
+                        visible[start:stop, :start] = visible[parent, :start]
+                    visible[start:stop, start:stop] = torch.ones(
+                        stop - start, stop - start, dtype=torch.bool, device=device
+                    ).tril()
+                mask = torch.zeros(1, 1, size, n + size, dtype=model.dtype, device=device)
+                mask[0, 0, :, n:].masked_fill_(~visible, torch.finfo(model.dtype).min)
                 out = model(
                     input_ids=torch.tensor([ids], device=device),
                     attention_mask=mask,
-                    position_ids=torch.tensor([offset], device=device) + n,
+                    position_ids=torch.tensor([depth], device=device) + n,
                     **{self.cache_argument: copy.deepcopy(cache)},
                 )
                 logits = out.logits[0].float()
             # log p = logit - logsumexp: no vocabulary-wide log_softmax of every row is written out
-            rows = torch.tensor(predictor, dtype=torch.long, device=device)
+            by = torch.tensor(predictor, dtype=torch.long, device=device)
             chosen = torch.tensor(targets, dtype=torch.long, device=device)
-            own = rows.clamp(min=0)
-            from_row = logits[own, chosen] - logits.logsumexp(-1)[own]
-            values = torch.where(rows < 0, last.log_softmax(-1)[chosen], from_row).tolist()
+            own = by.clamp(min=0)
+            in_tree = logits[own, chosen] - logits.logsumexp(-1)[own]
+            values = torch.where(by < 0, last.log_softmax(-1)[chosen], in_tree).tolist()
         means, at = [], 0
-        for span in spans:
-            means.append(sum(values[at : at + len(span)]) / len(span) if span else 0.0)
-            at += len(span)
+        for text in texts:
+            count = max(0, len(text) - suffix - prefix)
+            means.append(sum(values[at : at + count]) / count if count else 0.0)
+            at += count
         return means
 
     def _context_cache(self, context: list[int]) -> tuple[Any, Any]:

@@ -56,7 +56,9 @@ def test_clear_lessons_come_first():
     clean = r("clean", 0)
     one = r("one", 3, ["tests.never_run"])
     many = r("many", 9, ["tests.never_run", "loop.repeat", "diff.too_large"])
-    pairs = mine_task([clean, one, many], MiningConfig(margin=1, max_per_task=3, max_per_rollout=5, rollout_pairs=True))
+    pairs = mine_task(
+        [clean, one, many], MiningConfig(margin=1, max_per_task=3, max_per_rollout=5, rollout_pairs=True)
+    )
     # The smallest difference (one flag) ranks before the largest gap.
     assert [(p.chosen_id, p.rejected_id) for p in pairs] == [
         ("clean", "one"),
@@ -67,7 +69,9 @@ def test_clear_lessons_come_first():
 
 def test_every_flag_type_is_covered_before_filling():
     rollouts = [r("clean", 0)] + [r(f"n{i}", 3, ["common"]) for i in range(6)] + [r("rare", 1, ["rare.flag"])]
-    pairs = mine_task(rollouts, MiningConfig(margin=1, max_per_task=2, max_per_rollout=10, rollout_pairs=True))
+    pairs = mine_task(
+        rollouts, MiningConfig(margin=1, max_per_task=2, max_per_rollout=10, rollout_pairs=True)
+    )
     assert any("rare.flag" in p.differing_flags for p in pairs)
     assert any("common" in p.differing_flags for p in pairs)
 

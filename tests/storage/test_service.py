@@ -84,3 +84,37 @@ def test_status_reports_the_honest_pass_rate_and_the_own_tests_one(store, tmp_pa
     doc = service.status(store)
     assert doc["tests_passed_rate"] == passed / 32
     assert doc["pass_rate_own_tests"] == (passed + 1) / 32  # unknown own outcome: the one known
+
+
+def _calls(*pairs):
+    from core.schema import Observation, Step, ToolCall
+
+    return [
+        Step(index=i, tool_call=ToolCall(name=name, arguments=args), observation=Observation(content=seen))
+        for i, (name, args, seen) in enumerate(pairs)
+    ]
+
+
+def test_mining_pairs_siblings_at_the_step_a_flag_points_at_and_names_both_actions(store):
+    from core.schema import Rollout, Task
+    from storage.ingest import RolloutSink
+
+    store.upsert_task(Task(id="t", instruction="fix", allowed_globs=["src/**"]))
+    read = ("read_file", {"path": "src/a.py"}, "x = 1")
+    tests = ("run_tests", {}, "1 passed in 0.01s")
+    good = _calls(read, ("edit", {"path": "src/a.py", "old": "1", "new": "2"}, "Edited"), tests)
+    bad = _calls(read, ("edit", {"path": "README.md", "old": "a", "new": "b"}, "Edited"), tests)
+    sink = RolloutSink(store, Config())
+    for steps, seed in ((good, 1), (bad, 2)):
+        sink(
+            Rollout(
+                task_id="t", policy="p", seed=seed, steps=steps, exit_status="submitted", tests_passed=True
+            )
+        )
+    result = service.mine_proposals(store, Config())
+    assert (result.proposals, result.anchored) == (1, 1)
+    (pair,) = store.pairs()
+    assert (pair.kind.value, pair.step) == ("anchored", 1)
+    assert store.rollout(pair.rejected_id).steps[1].tool_call.arguments["path"] == "README.md"
+    assert pair.reason.startswith("step 2: A `")
+    assert "outside the allowed files" in pair.reason

@@ -90,6 +90,8 @@ def flag_prompt(flag: Flag) -> Text:
     text.append(f" ×{flag.weight:g}{' heuristic' if flag.heuristic else ''}", style="dim")
     steps = ", ".join(str(i + 1) for i in flag.steps) or "none"
     text.append(f"  step{'s' if len(flag.steps) != 1 else ''} {steps}", style="cyan")
+    if flag.anchor is not None and flag.steps != [flag.anchor]:
+        text.append(f"  lesson at {flag.anchor + 1}", style="magenta")  # where mining pairs it
     text.append("  " + safe(flag.message, 2_000))
     return text
 
