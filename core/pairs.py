@@ -126,7 +126,7 @@ def anchored(a: Scored, b: Scored) -> Candidate | None:
     """The pair that teaches what one side did wrong at the step where the two part, if any."""
     if not a.step_keys or not b.step_keys:
         return None
-    step = shared_prefix(list(a.step_keys), list(b.step_keys))
+    step = shared_prefix(a.step_keys, b.step_keys)
     if step >= len(a.step_keys) or step >= len(b.step_keys):
         return None  # one side ends where the other goes on: no choice to compare
     half = KEY_CHARS // 2
@@ -153,7 +153,7 @@ def whole(a: Scored, b: Scored, margin: float) -> Candidate | None:
     chosen, rejected = (a, b) if a.score < b.score else (b, a)
     if _worse_outcome(chosen, rejected):
         return None
-    step = shared_prefix(list(a.step_keys), list(b.step_keys)) if a.step_keys and b.step_keys else None
+    step = shared_prefix(a.step_keys, b.step_keys) if a.step_keys and b.step_keys else None
     return Candidate(chosen, rejected, PairKind.ROLLOUT, step)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Hashable, Sequence
 
 from core.schema import Rollout, Step
 
@@ -53,8 +54,8 @@ def same_step(a: Step, b: Step) -> bool:
     return step_key(a) == step_key(b)
 
 
-def shared_prefix(a: list[str], b: list[str]) -> int:
-    """How many leading fingerprints two rollouts share."""
+def shared_prefix(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """How many leading items two sequences share (step fingerprints, token ids)."""
     index = 0
     for x, y in zip(a, b, strict=False):
         if x != y:

@@ -16,7 +16,7 @@ from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
 from core.pairs import Scored, mine
-from core.schema import Decision, Pair, PairKind, Preference, PreferenceSource, Task
+from core.schema import Decision, Pair, PairKind, Preference, PreferenceSource, Rollout, Task
 from storage.ingest import load_checks
 from storage.jobs import shown_status
 from storage.runs import list_runs
@@ -56,7 +56,8 @@ def mine_proposals(store: Store, config: Config) -> MineResult:
                 branch_step=row["branch_step"],
             )
         )
-    pairs = [_name_actions(store, p) for p in mine(scored, config.mining)]
+    loaded: dict[str, Rollout | None] = {}  # a parent sits in many pairs: read each rollout once
+    pairs = [_name_actions(store, p, loaded) for p in mine(scored, config.mining)]
     added, dropped = store.replace_proposals(pairs)
     return MineResult(
         proposals=len(pairs),
@@ -67,16 +68,29 @@ def mine_proposals(store: Store, config: Config) -> MineResult:
     )
 
 
-def _name_actions(store: Store, pair: Pair) -> Pair:
+def _name_actions(store: Store, pair: Pair, loaded: dict[str, Rollout | None]) -> Pair:
     """'step 5: A ran the tests where B finished: B ran no tests' — the one choice a pair teaches."""
     if pair.kind is PairKind.ROLLOUT or pair.step is None:
         return pair
-    chosen, rejected = (
-        store.step_command(pair.chosen_id, pair.step),
-        store.step_command(pair.rejected_id, pair.step),
-    )
+
+    def command(rollout_id: str, index: int) -> str:
+        if rollout_id not in loaded:
+            loaded[rollout_id] = store.rollout(rollout_id)
+        return step_command(loaded[rollout_id], index)
+
+    chosen, rejected = command(pair.chosen_id, pair.step), command(pair.rejected_id, pair.step)
     where = f"step {pair.step + 1}" + (" (branch)" if pair.kind is PairKind.BRANCH else "")
     return pair.model_copy(update={"reason": f"{where}: A `{chosen}` where B `{rejected}`; {pair.reason}"})
+
+
+def step_command(rollout: Rollout | None, index: int, width: int = 60) -> str:
+    """A short, one-line text of what step `index` of a rollout did."""
+    if rollout is None or index >= len(rollout.steps):
+        return "?"
+    step = rollout.steps[index]
+    text = step.action.command if step.action is not None else (step.malformed or "no tool call")
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def rescore(store: Store, config: Config) -> int:
@@ -270,16 +284,16 @@ def branch_points(
         row = next(store.db.query("SELECT * FROM rollouts WHERE id = ?", [rollout_id]), None)
         if row is None:
             raise ValueError(f"no rollout {rollout_id}")
-        rows_ = [row]
+        candidates = [row]
     else:
         wanted = set(tasks) if tasks is not None else None
-        rows_ = [
+        candidates = [
             r
             for r in store.db.query("SELECT * FROM rollouts WHERE eval_id IS NULL AND parent_id IS NULL")
             if wanted is None or r["task_id"] in wanted
         ]
     points = []
-    for row in rows_:
+    for row in candidates:
         keys = (row["step_keys"] or "").split()
         anchors = {
             (c, d[2]) for c, d in details.get(row["id"], {}).items() if c not in disabled and d[2] is not None

@@ -124,16 +124,6 @@ class Store:
         classify_steps(rollout)  # actions are derived, not stored: a better classifier applies to old data
         return rollout
 
-    def step_command(self, rollout_id: str, index: int, width: int = 60) -> str:
-        """A short, one-line text of what step `index` of a rollout did (for pair reasons)."""
-        rollout = self.rollout(rollout_id)
-        if rollout is None or index >= len(rollout.steps):
-            return "?"
-        step = rollout.steps[index]
-        text = step.action.command if step.action is not None else (step.malformed or "no tool call")
-        text = " ".join(text.split())
-        return text if len(text) <= width else text[: width - 1] + "…"
-
     def flags_of(self, rollout_id: str) -> list[Flag]:
         return [
             rows.flag_from_row(r)

@@ -22,6 +22,8 @@ import torch
 from trl import DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
+from core.prefix import shared_prefix
+
 MASK_COLUMNS = ("chosen_mask", "rejected_mask")
 
 
@@ -30,15 +32,6 @@ def _ids(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, generation_
         messages, tools=tools, tokenize=True, return_dict=True, add_generation_prompt=generation_prompt
     )
     return list(rendered["input_ids"])
-
-
-def _shared(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def policy_token_mask(
@@ -61,7 +54,7 @@ def policy_token_mask(
             continue
         before = _ids(tokenizer, prompt + completion[:k], tools, generation_prompt=True)
         through = _ids(tokenizer, prompt + completion[: k + 1], tools, generation_prompt=False)
-        start, end = len(before), _shared(through, full)  # a re-rendered prefix counts fewer tokens
+        start, end = len(before), shared_prefix(through, full)  # a re-rendered prefix counts fewer tokens
         for position in range(max(start, prompt_len), min(end, prompt_len + completion_len)):
             mask[position - prompt_len] = 1
     return mask

@@ -6,14 +6,49 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from core.agent.model import ModelError
 from storage import service
 from storage.workspace import Workspace
 from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
+
+T = TypeVar("T")
+
+
+def _interruptible(
+    what: str, one: str, total: int, job: Callable[[Callable[[str, int, int], None], threading.Event], T]
+) -> T:
+    """Run `job(progress, stop)` under a progress bar. The first Ctrl-C sets `stop` (finish
+    nothing new, keep everything finished); the second interrupts as usual."""
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+        err.print(f"interrupted: stopping; every finished {one} is kept (Ctrl-C again to abort)")
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        with RichProgress(
+            TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
+        ) as bar:
+            handle = bar.add_task(what, total=total)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(handle, completed=done, total=total)
+
+            return job(progress, stop)
+    except ModelError as exc:
+        raise BadInput(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def rollout(args: argparse.Namespace) -> int:
@@ -30,30 +65,9 @@ def rollout(args: argparse.Namespace) -> int:
         raise BadInput(f"no runnable tasks match {args.tasks!r}: add some with `tasks add` or `init --demo`")
     n = args.n if args.n is not None else config.rollout.n
     seed = config.rollout.seed if args.seed is None else args.seed
-    stop = threading.Event()
-    previous = signal.getsignal(signal.SIGINT)
-
-    def interrupt(signum: int, frame: object) -> None:
-        # First Ctrl-C: finish nothing new, keep everything finished. Second: the usual.
-        stop.set()
-        signal.signal(signal.SIGINT, previous)
-        err.print("interrupted: stopping; every finished rollout is kept (Ctrl-C again to abort)")
-
-    signal.signal(signal.SIGINT, interrupt)
-    try:
-        with Progress(
-            TextColumn("rollouts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
-        ) as bar:
-            handle = bar.add_task("rollouts", total=n * len(tasks))
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(handle, completed=done, total=total)
-
-            summary = run_rollout_job(ws, tasks, n, seed, progress, stop)
-    except ModelError as exc:
-        raise BadInput(str(exc)) from exc
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    summary = _interruptible(
+        "rollouts", "rollout", n * len(tasks), lambda p, stop: run_rollout_job(ws, tasks, n, seed, p, stop)
+    )
     same = summary.finished - summary.stored
     again = f"; {same} were already in the workspace (same seed, same rollout)" if same else ""
     out.print(
@@ -106,29 +120,9 @@ def branch(args: argparse.Namespace) -> int:
     if not points:
         out.print("nothing to branch: no flagged step that is not branched already")
         return EXIT_OK
-    stop = threading.Event()
-    previous = signal.getsignal(signal.SIGINT)
-
-    def interrupt(signum: int, frame: object) -> None:
-        stop.set()
-        signal.signal(signal.SIGINT, previous)
-        err.print("interrupted: stopping; every finished branch is kept (Ctrl-C again to abort)")
-
-    signal.signal(signal.SIGINT, interrupt)
-    try:
-        with Progress(
-            TextColumn("branches"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
-        ) as bar:
-            handle = bar.add_task("branches", total=len(points))
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(handle, completed=done, total=total)
-
-            summary = run_branch_job(ws, points, args.n, progress, stop)
-    except ModelError as exc:
-        raise BadInput(str(exc)) from exc
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    summary = _interruptible(
+        "branches", "branch", len(points), lambda p, stop: run_branch_job(ws, points, args.n, p, stop)
+    )
     for line in summary.refused:
         err.print(f"[yellow]refused[/] {escape(line)}", soft_wrap=True)
     out.print(
