@@ -21,6 +21,7 @@ fixing nothing.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -264,6 +265,15 @@ def reason(chosen: Scored, rejected: Scored, taught: frozenset[str] | None = Non
     if not parts:
         parts.append("B has the same flag types but weighs more")
     return "; ".join(parts)
+
+
+SIDE_RE = re.compile(r"(^|; |: | where )([AB]) ")
+
+
+def name_sides(reason: str, chosen: str, rejected: str) -> str:
+    """A reason with its side markers (A chosen, B rejected) replaced by what a screen calls them."""
+    names = {"A": chosen, "B": rejected}
+    return SIDE_RE.sub(lambda m: f"{m.group(1)}{names[m.group(2)]} ", reason)
 
 
 def _join(items: list[str]) -> str:

@@ -159,3 +159,12 @@ def test_a_parent_may_pair_with_each_of_its_branches():
     branches = [s(f"b{i}", [READ, step(f"alt{i}"), EDIT, TEST, FIN], parent="p", at=1) for i in range(4)]
     pairs = mine([parent, *branches], MiningConfig(max_per_rollout=1))
     assert len([p for p in pairs if p.rejected_id == "p"]) == 4
+
+
+def test_every_side_marker_of_a_reason_is_named():
+    from core.pairs import name_sides
+
+    text = "step 2 (branch): A `run_tests` where B `finish`; B ran no tests; A looped on `A b`"
+    assert name_sides(text, "left", "right") == (
+        "step 2 (branch): left `run_tests` where right `finish`; right ran no tests; left looped on `A b`"
+    )

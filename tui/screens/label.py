@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from core.pairs import name_sides
 from core.prefix import divergence
 from storage.labelling import LabelSession, ShownPair
 from tui.screens.note import NoteScreen
@@ -139,8 +140,8 @@ class LabelScreen(Screen[None]):
             pane.display = True
         self.query_one("#left", PairPane).show("left", shown.left, start)
         self.query_one("#right", PairPane).show("right", shown.right, start)
-        sides = {"A": "left", "B": "right"} if shown.left_is_chosen else {"A": "right", "B": "left"}
-        reason = shown.pair.reason.replace("A ", f"{sides['A']} ", 1).replace("B ", f"{sides['B']} ", 1)
+        sides = ("left", "right") if shown.left_is_chosen else ("right", "left")
+        reason = name_sides(shown.pair.reason, *sides)
         self.query_one("#reason", Static).update(Text(f"checks: {reason}", style="italic"))
         self.draw_progress()
         self._refresh_bindings_if_changed()
