@@ -162,6 +162,9 @@ class AgentPrefApp(App[None]):
         if message.refused:
             self.notify(strip_ansi("; ".join(message.refused)), severity="error", timeout=10, markup=False)
             return
+        if not message.stored:
+            self.notify(f"step {message.step + 1} was branched before: its branches are stored already")
+            return
         self.notify(f"{message.stored} new branches of step {message.step + 1}: press m to mine their pairs")
 
     class Mined(Message):
