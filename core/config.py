@@ -80,6 +80,9 @@ class PolicyConfig(Section):
     temperature: float | list[float] = 1.0
     max_new_tokens: int = 256  # hf and openai
     max_observation_chars: int = 2000  # of each observation in the prompt (also used by export)
+    # scored: "ratio" = the base model's mean score plus the adapter's log-ratio where the actions
+    # part (see core/agent/scored.py); "mean" = the loaded model's mean score
+    scoring: Literal["ratio", "mean"] = "ratio"
     concurrency: int = Field(default=2, ge=1)  # rollouts in flight
     base_url: str = "http://127.0.0.1:8000/v1"  # openai
     api_key_env: str = "OPENAI_API_KEY"  # openai: the variable holding the key, if any
@@ -144,6 +147,9 @@ class TrainConfig(Section):
         "sigmoid_norm",
     ] = "sigmoid"  # TRL's DPO losses
     sft_weight: float = Field(default=0.0, ge=0.0)  # > 0 adds TRL's "sft" loss (NLL of chosen) at this weight
+    # "decision": the loss sees only the first token where chosen and rejected part (the choice);
+    # "action": every token the policy wrote; "lesson": decision for lessons of timing, else action
+    loss_tokens: Literal["action", "decision", "lesson"] = "action"
     batch_size: int = Field(default=8, ge=1)
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     max_length: int = Field(default=2048, ge=16)  # prompt + completion tokens
@@ -291,6 +297,7 @@ device = "auto"         # auto | cpu | cuda
 temperature = 1.0       # or a list: each rollout samples at the one its seed picks
 max_new_tokens = 256    # hf, openai
 max_observation_chars = 2000
+scoring = "ratio"       # scored: ratio (base score + the adapter's log-ratio) | mean
 concurrency = 2         # rollouts in flight
 base_url = "http://127.0.0.1:8000/v1"   # openai
 api_key_env = "OPENAI_API_KEY"
@@ -320,6 +327,7 @@ learning_rate = 5e-4
 beta = 0.1
 loss_type = "sigmoid"
 sft_weight = 0.0        # > 0: add the chosen side's NLL ("sft" loss) at this weight
+loss_tokens = "action"  # action | decision (the first token where the sides part) | lesson (see README)
 batch_size = 8
 gradient_accumulation_steps = 1
 max_length = 2048       # prompt + completion tokens; longer prompts are reported

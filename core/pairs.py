@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from core.config import MiningConfig
 from core.prefix import KEY_CHARS, shared_prefix
-from core.schema import Pair, PairKind
+from core.schema import ActionKind, Pair, PairKind
 
 MAX_ROLLOUTS_CONSIDERED = 64  # per task; a larger group is thinned evenly across its scores
 
@@ -40,6 +40,34 @@ WHOLE_ROLLOUT_LESSONS = frozenset(
     {"tests.never_run", "tests.not_rerun", "tests.ignored_failure", "stuck.no_stop"}
 )
 KIND_ORDER = {PairKind.BRANCH: 0, PairKind.ANCHORED: 1, PairKind.ROLLOUT: 2}
+
+# Whether the chosen side's action at a step answers a lesson the rejected side's action there
+# was flagged with (`core.remedies`): a pair teaches a lesson only with its remedy. "Run the
+# tests before editing" is taught as running them, not as reading one more file instead.
+Answers = Callable[[str, "Scored", "Scored", int], bool]
+
+# Lessons of *when* (which action to take now), against lessons of *what* (the content of an
+# action: its path, its size). Training may count only the choice for the first kind
+# (`[train] loss_tokens = "lesson"`): the action a lesson of timing rejects is often right
+# elsewhere, a right patch among them.
+TIMING_LESSONS = frozenset(
+    {
+        "tests.never_run",
+        "tests.not_rerun",
+        "tests.ignored_failure",
+        "stuck.no_stop",
+        "edit.unread",
+        "evidence.uncited",
+        "loop.repeat",
+    }
+)
+
+# The lesson of an outcome pair (`_fixed`): not a check, so no flag carries it.
+FIXED = "outcome.fixed"
+FIXED_MESSAGE = "did not make the edit that fixed the tests"
+
+# The kind of action a rollout took at a step (None: no tool call, or unknown).
+KindAt = Callable[[str, int], ActionKind | None]
 
 
 @dataclass(frozen=True)
@@ -99,19 +127,26 @@ class Candidate:
         )
 
 
-def mine(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
+def mine(
+    rollouts: list[Scored], cfg: MiningConfig, kind_at: KindAt | None = None, answers: Answers | None = None
+) -> list[Pair]:
+    """Proposals per task. `kind_at` names the action a rollout took at a step (for the fix);
+    `answers` says whether a chosen side answers a lesson (`Answers`); without them there are no
+    fix pairs, and a lesson is taught whatever the chosen side did instead."""
     by_task: dict[str, list[Scored]] = defaultdict(list)
     for rollout in rollouts:
         by_task[rollout.task_id].append(rollout)
     pairs: list[Pair] = []
     for task_id in sorted(by_task):
-        pairs.extend(mine_task(by_task[task_id], cfg))
+        pairs.extend(mine_task(by_task[task_id], cfg, kind_at, answers))
     return pairs
 
 
-def mine_task(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
+def mine_task(
+    rollouts: list[Scored], cfg: MiningConfig, kind_at: KindAt | None = None, answers: Answers | None = None
+) -> list[Pair]:
     group = _thin(sorted(rollouts, key=lambda r: (r.score, r.id)))
-    candidates = [c for a, b in combinations(group, 2) if (c := anchored(a, b)) is not None]
+    candidates = [c for a, b in combinations(group, 2) if (c := anchored(a, b, kind_at, answers)) is not None]
     if cfg.rollout_pairs:
         taken = {frozenset((c.chosen.id, c.rejected.id)) for c in candidates}
         candidates += [
@@ -123,7 +158,9 @@ def mine_task(rollouts: list[Scored], cfg: MiningConfig) -> list[Pair]:
     return [_to_pair(c) for c in sorted(_select(candidates, cfg), key=lambda c: c.rank)]
 
 
-def anchored(a: Scored, b: Scored) -> Candidate | None:
+def anchored(
+    a: Scored, b: Scored, kind_at: KindAt | None = None, answers: Answers | None = None
+) -> Candidate | None:
     """The pair that teaches what one side did wrong at the step where the two part, if any."""
     if not a.step_keys or not b.step_keys:
         return None
@@ -134,8 +171,10 @@ def anchored(a: Scored, b: Scored) -> Candidate | None:
     if a.step_keys[step][:half] == b.step_keys[step][:half]:
         return None  # the same call seeing different output: the state, not the choice, differs
     at_a, at_b = a.at(step), b.at(step)
+    if at_a == at_b:
+        return _fixed(a, b, step, kind_at)
     if not (at_a < at_b or at_b < at_a):
-        return None  # the same flags there, or each side did something there the other did not
+        return None  # each side did something there the other did not
     chosen, rejected = (a, b) if at_a < at_b else (b, a)
     taught = frozenset(
         f
@@ -144,7 +183,24 @@ def anchored(a: Scored, b: Scored) -> Candidate | None:
     )
     if not taught or _worse_outcome(chosen, rejected):
         return None
+    if answers is not None:
+        taught = frozenset(f for f in taught if answers(f, chosen, rejected, step))
+        if not taught:
+            return None
     return Candidate(chosen, rejected, _kind(a, b, step), step, taught)
+
+
+def _fixed(a: Scored, b: Scored, step: int, kind_at: KindAt | None) -> Candidate | None:
+    """Where no flag tells the sides apart, the outcome breaks the tie: the side that edited at
+    `step` and whose final tests pass, over one that did something else there and whose tests
+    fail. Every other lesson says what not to do; without this one, the demo's pairs taught
+    reading instead of editing until the tuned model fixed nothing."""
+    if kind_at is None or a.passed is None or b.passed is None or a.passed == b.passed:
+        return None
+    chosen, rejected = (a, b) if a.passed else (b, a)
+    if kind_at(chosen.id, step) is not ActionKind.EDIT or kind_at(rejected.id, step) is ActionKind.EDIT:
+        return None  # which patch passes is a question of content the checks judge elsewhere
+    return Candidate(chosen, rejected, _kind(a, b, step), step, frozenset({FIXED}))
 
 
 def whole(a: Scored, b: Scored, margin: float) -> Candidate | None:
@@ -173,7 +229,8 @@ def _kind(a: Scored, b: Scored, step: int) -> PairKind:
 
 
 def _select(candidates: list[Candidate], cfg: MiningConfig) -> list[Candidate]:
-    """Every lesson once (rarest first), then the best-ranked, within the caps.
+    """Lessons in turn (rarest first), each its best-ranked pair left, then the best-ranked of
+    the rest, within the caps.
 
     A rollout may sit in at most `max_per_rollout` pairs, except as the parent of its own
     branches: each branch is a separate lesson at a separate step.
@@ -199,10 +256,14 @@ def _select(candidates: list[Candidate], cfg: MiningConfig) -> list[Candidate]:
     for candidate in candidates:
         for flag in candidate.lessons:
             teaching[flag].append(candidate)
-    for flag in sorted(teaching, key=lambda f: (len(teaching[f]), f)):
-        for candidate in teaching[flag]:
-            if take(candidate):
-                break
+    # Round by round, each lesson its next pair: the flag most rollouts have must not take every
+    # slot (it did: "read before editing" filled half the demo's pairs, and the tuned model
+    # stopped editing).
+    queues = {flag: iter(teaching[flag]) for flag in sorted(teaching, key=lambda f: (len(teaching[f]), f))}
+    while queues and len(picked) < cfg.max_per_task:
+        for flag in list(queues):
+            if not any(take(candidate) for candidate in queues[flag]):
+                del queues[flag]
     for candidate in candidates:
         if len(picked) >= cfg.max_per_task:
             break
@@ -254,7 +315,9 @@ def reason(chosen: Scored, rejected: Scored, taught: frozenset[str] | None = Non
     what the pair teaches.
     """
     if taught is not None:
-        return "B " + _join([rejected.messages.get(f, f) for f in sorted(taught)])
+        return "B " + _join(
+            [rejected.messages.get(f, FIXED_MESSAGE if f == FIXED else f) for f in sorted(taught)]
+        )
     parts = []
     lessons = sorted(rejected.flags - chosen.flags)
     if lessons:

@@ -26,6 +26,7 @@ from core.schema import (
     Source,
     Step,
     Task,
+    ToolCall,
 )
 
 STEPS = TypeAdapter(list[Step])
@@ -41,6 +42,14 @@ def compress(steps_json: bytes) -> bytes:
 
 def decode_steps(blob: bytes) -> list[Step]:
     return STEPS.validate_json(zlib.decompress(blob))
+
+
+def decode_call(blob: bytes, index: int) -> ToolCall | None:
+    """Only one step's tool call: mining asks what a rollout did at one step, and validating
+    every step of every rollout to answer that cost most of a `mine`."""
+    steps = json.loads(zlib.decompress(blob))
+    call = steps[index].get("tool_call") if 0 <= index < len(steps) else None
+    return ToolCall.model_validate(call) if call else None
 
 
 def task_row(task: Task) -> dict[str, Any]:

@@ -11,12 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.actions import classify
 from core.agent.branch import BranchPoint, plan
 from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
-from core.pairs import Scored, mine
-from core.schema import Decision, Pair, PairKind, Preference, PreferenceSource, Rollout, Task
+from core.pairs import FIXED, Scored, mine
+from core.remedies import remedy
+from core.schema import (
+    ActionKind,
+    Decision,
+    Pair,
+    PairKind,
+    Preference,
+    PreferenceSource,
+    Rollout,
+    Task,
+    ToolCall,
+)
 from storage.ingest import load_checks
 from storage.jobs import shown_status
 from storage.runs import list_runs
@@ -57,7 +69,26 @@ def mine_proposals(store: Store, config: Config) -> MineResult:
             )
         )
     loaded: dict[str, Rollout | None] = {}  # a parent sits in many pairs: read each rollout once
-    pairs = [_name_actions(store, p, loaded) for p in mine(scored, config.mining)]
+
+    tasks = {t.id: t for t in store.tasks()}
+
+    calls: dict[tuple[str, int], ToolCall | None] = {}
+
+    def call_at(rollout_id: str, index: int) -> ToolCall | None:  # index: in step_keys' order
+        if (rollout_id, index) not in calls:
+            calls[rollout_id, index] = store.tool_call(rollout_id, index)
+        return calls[rollout_id, index]
+
+    def kind_at(rollout_id: str, index: int) -> ActionKind | None:
+        action = classify(call_at(rollout_id, index))
+        return action.kind if action is not None else None
+
+    def answers(lesson: str, chosen: Scored, rejected: Scored, index: int) -> bool:
+        answer = remedy(lesson, call_at(rejected.id, index), tasks.get(rejected.task_id))
+        chosen_call = call_at(chosen.id, index)
+        return answer is None or (chosen_call is not None and answer(chosen_call))
+
+    pairs = [_name_actions(store, p, loaded) for p in mine(scored, config.mining, kind_at, answers)]
     added, dropped = store.replace_proposals(pairs)
     return MineResult(
         proposals=len(pairs),
@@ -169,9 +200,52 @@ def dataset_rows(
         except NotExportable as exc:
             result.skipped.append(f"pair {pair.id}: {exc}")
             continue
-        row.update(pair_id=pair.id, task_id=pair.task_id, source=pref.source.value)
+        row.update(
+            pair_id=pair.id,
+            task_id=pair.task_id,
+            source=pref.source.value,
+            lessons=_lessons(store, pair, chosen, rejected),
+        )
         result.rows += 1
         yield row
+
+
+def _fixing_edit(rollout: Rollout | None) -> int | None:
+    """The step of a passing rollout's last edit: branching there asks what else the policy
+    would do instead of the fix, and mining pairs the fix with it (`core.pairs.FIXED`)."""
+    if rollout is None:
+        return None
+    edits = [
+        position
+        for position, step in enumerate(rollout.steps)
+        if (action := classify(step.tool_call)) is not None and action.kind is ActionKind.EDIT
+    ]
+    return edits[-1] if edits else None
+
+
+def _lessons(store: Store, pair: Pair, chosen: Rollout, rejected: Rollout) -> list[str]:
+    """What the row teaches: the rejected side's flags anchored at the pair's step that the
+    chosen side has not there, else the fix when only the outcome tells them apart (none for
+    whole-rollout pairs, or when a person chose the side mining rejected)."""
+    if pair.kind is PairKind.ROLLOUT or pair.step is None:
+        return []
+
+    def at_step(rollout_id: str) -> set[str]:
+        return {f.check for f in store.flags_of(rollout_id) if f.anchor == pair.step}
+
+    step = pair.step
+    if step >= len(chosen.steps) or step >= len(rejected.steps):
+        return []
+    task = store.task(pair.task_id)
+    lessons = []
+    chosen_call = chosen.steps[step].tool_call
+    for lesson in sorted(at_step(rejected.id) - at_step(chosen.id)):
+        answer = remedy(lesson, rejected.steps[step].tool_call, task)
+        if answer is None or (chosen_call is not None and answer(chosen_call)):
+            lessons.append(lesson)  # as mining taught it (the remedy rule)
+    if not lessons and chosen.tests_passed and rejected.tests_passed is False:
+        return [FIXED]
+    return lessons
 
 
 def export_dataset(
@@ -300,6 +374,10 @@ def branch_points(
         }
         if step is not None:
             anchors = {(next((c for c, s in anchors if s == step), ""), step)}
+        if step is None and row["tests_passed"]:
+            fixing = _fixing_edit(store.rollout(row["id"]))
+            if fixing is not None:
+                anchors.add((FIXED, fixing))
         for check, where in sorted(anchors, key=lambda a: (a[1], a[0])):
             if where < len(keys) and (step is not None or (row["id"], where) not in done):
                 state = " ".join(keys[:where])

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from core.actions import classify_steps
 from core.prefix import step_keys
-from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task
+from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task, ToolCall
 from storage import rows
 from storage.migrations import migrate, write_transaction
 
@@ -123,6 +123,13 @@ class Store:
         rollout = rows.rollout_from_rows(row, body, self.flags_of(rollout_id))
         classify_steps(rollout)  # actions are derived, not stored: a better classifier applies to old data
         return rollout
+
+    def tool_call(self, rollout_id: str, index: int) -> ToolCall | None:
+        """The tool call of a rollout's step (by position), without the rest of the rollout."""
+        body = next(
+            self.db.query("SELECT steps FROM rollout_bodies WHERE rollout_id = ?", [rollout_id]), None
+        )
+        return rows.decode_call(body["steps"], index) if body else None
 
     def flags_of(self, rollout_id: str) -> list[Flag]:
         return [

@@ -118,7 +118,16 @@ def run_branch_job(
                 return []
             repo = task_repo(ws, task) if task is not None else None
             return branch(
-                parent, task, repo, point.step, policy, config.rollout, n, config.branch.temperature, stop
+                parent,
+                task,
+                repo,
+                point.step,
+                policy,
+                config.rollout,
+                n,
+                config.branch.temperature,
+                stop,
+                lesson=point.check,
             )
 
         done = 0

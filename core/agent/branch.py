@@ -24,6 +24,7 @@ from core.agent.policy import Policy, Turn, rollout_seed
 from core.agent.runner import finish_rollout
 from core.config import RolloutConfig
 from core.prefix import observation_key
+from core.remedies import Remedy, remedy
 from core.schema import Rollout, Step, Task, ToolCall
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
@@ -70,8 +71,10 @@ def alternatives(
     n: int,
     rng: random.Random,
     temperature: float,
+    remedy: Remedy | None = None,
 ) -> list[Turn]:
-    """Up to `n` turns that differ from `exclude` and from each other.
+    """Up to `n` turns that differ from `exclude` and from each other, a `remedy` first where
+    one is found (`core.remedies`).
 
     A policy that can list its options (`scored`) picks among them without replacement; any
     other samples repeatedly at `temperature` and keeps what is new.
@@ -79,7 +82,7 @@ def alternatives(
     excluded = {call_key(exclude.tool_call)}
     offer = getattr(policy, "alternatives", None)
     if offer is not None:
-        turns: list[Turn] = offer(env, steps, rng, temperature, n, excluded)
+        turns: list[Turn] = offer(env, steps, rng, temperature, n, excluded, remedy)
         return turns
     found: list[Turn] = []
     for _ in range(ALTERNATIVE_TRIES * n):
@@ -90,6 +93,8 @@ def alternatives(
         if key not in excluded:
             excluded.add(key)
             found.append(turn)
+    if remedy is not None:  # sampled, not forced: a remedy drawn goes first
+        found.sort(key=lambda t: t.tool_call is None or not remedy(t.tool_call))
     return found
 
 
@@ -110,8 +115,10 @@ def branch(
     n: int,
     temperature: float,
     stop: threading.Event | None = None,
+    lesson: str = "",
 ) -> list[Rollout]:
-    """Up to `n` branches of `parent` at `step` (0-based), each continued to its end.
+    """Up to `n` branches of `parent` at `step` (0-based), each continued to its end; the
+    first answers `lesson` (a check flagged there) where an action does.
 
     `task` and `repo` are the workspace's own runnable task (never one embedded in imported
     data). Raises NotBranchable or ReplayMismatch before anything is rolled out.
@@ -129,7 +136,8 @@ def branch(
     branches: list[Rollout] = []
     with TaskEnv(task, repo) as env:
         replay(env, prefix)
-        turns = alternatives(policy, env, prefix, parent.steps[step], n, rng, temperature)
+        answer = remedy(lesson, parent.steps[step].tool_call, task, env.files()) if lesson else None
+        turns = alternatives(policy, env, prefix, parent.steps[step], n, rng, temperature, answer)
         for number, turn in enumerate(turns):
             if stop is not None and stop.is_set():
                 break

@@ -22,6 +22,7 @@ class LoadedModel:
     tokenizer: Any
     device: str
     label: str  # recorded as the rollouts' policy, e.g. "tiny" or "tiny+run-3"
+    reference: Any = None  # the model without its adapter, where asked for (`load_model`)
 
 
 def quiet_transformers() -> None:
@@ -58,7 +59,11 @@ def share_cpu(concurrency: int) -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, concurrency)))
 
 
-def load_model(path: Path, adapter: Path | None = None, device: str = "auto") -> LoadedModel:
+def load_model(
+    path: Path, adapter: Path | None = None, device: str = "auto", reference: bool = False
+) -> LoadedModel:
+    """The model at `path`, with `adapter` merged in; `reference` also keeps a copy without it
+    (a second model in memory: the scored policy's `ratio` scoring compares the two)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -75,9 +80,13 @@ def load_model(path: Path, adapter: Path | None = None, device: str = "auto") ->
     model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     model = model.to(chosen)
     label = path.name
+    kept: Any = None
     if adapter is not None:
         if not (adapter / "adapter_config.json").is_file():
             raise ModelError(f"no PEFT adapter at {adapter} (expected adapter_config.json)")
+        if reference:
+            kept = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+            kept = kept.to(chosen).eval()
         from peft import PeftModel
 
         # Merged for inference: the same outputs, without LoRA's extra matmuls at every layer.
@@ -85,4 +94,4 @@ def load_model(path: Path, adapter: Path | None = None, device: str = "auto") ->
         # A run's adapter lives in runs/<id>/adapter: name it after the run.
         label = f"{path.name}+{adapter.parent.name if adapter.name == 'adapter' else adapter.name}"
     model.eval()
-    return LoadedModel(model=model, tokenizer=tokenizer, device=chosen, label=label)
+    return LoadedModel(model=model, tokenizer=tokenizer, device=chosen, label=label, reference=kept)

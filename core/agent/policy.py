@@ -60,7 +60,9 @@ def build_policy(cfg: PolicyConfig, workspace_root: Path, adapter: Path | None =
 
     model_path = _resolve(workspace_root, cfg.model)
     adapter_path = adapter or (_resolve(workspace_root, cfg.adapter) if cfg.adapter else None)
-    loaded = load_model(model_path, adapter_path, cfg.device)
+    loaded = load_model(
+        model_path, adapter_path, cfg.device, reference=cfg.kind == "scored" and cfg.scoring == "ratio"
+    )
     if loaded.device == "cpu":
         share_cpu(cfg.concurrency)
     if cfg.kind == "scored":

@@ -30,6 +30,7 @@ from core.agent.policy import Turn
 from core.agent.tools import TOOL_SCHEMAS
 from core.chat import assistant_message, conversation
 from core.config import PolicyConfig
+from core.remedies import Remedy
 from core.schema import Step, ToolCall
 
 MAX_FILES_OFFERED = 12
@@ -100,8 +101,9 @@ class ScoredPolicy:
         if attention not in ("sdpa", "eager"):  # flash attention ignores a 4D mask: no tree
             raise ModelError(f"the scored policy needs sdpa or eager attention, not {attention}")
         self._lock = threading.Lock()
-        # (context ids, its KV cache, its last position's logits), most recent last; never mutated
-        self._contexts: list[tuple[list[int], Any, Any]] = []
+        # Per model (by id): (context ids, its KV cache, its last position's logits), most recent
+        # last; never mutated
+        self._contexts: dict[int, list[tuple[list[int], Any, Any]]] = {}
         self._kept_contexts = cfg.concurrency + 1  # the last context of each rollout in flight
         # Each action's completion ids (`_action_key`); None for a template whose turns depend on
         # the conversation.
@@ -110,8 +112,8 @@ class ScoredPolicy:
     def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
         actions = admissible_actions(env)
         context, texts = self._render(env.task.instruction, steps, actions)
-        scores = self.score(context, texts)
-        choice = _sample(scores, temperature, rng)
+        scores = self.score(context, texts, temperature)
+        choice = _sample(scores, self._sampling_temperature(temperature), rng)
         return Turn(
             thought="", tool_call=actions[choice], tokens_in=len(context), tokens_out=len(texts[choice])
         )
@@ -124,26 +126,39 @@ class ScoredPolicy:
         temperature: float,
         n: int,
         excluded: set[str],
+        remedy: Remedy | None = None,
     ) -> list[Turn]:
         """Up to `n` different admissible actions other than `excluded` (keys from `call_key`),
         drawn without replacement at `temperature` (Gumbel top-k: the same law as sampling one,
-        removing it, and sampling again)."""
+        removing it, and sampling again). Where `remedy` is given, the first is the remedy the
+        policy would draw first, if any action is one."""
         from core.agent.branch import call_key
 
         actions = admissible_actions(env)
         context, texts = self._render(env.task.instruction, steps, actions)
-        scores = self.score(context, texts)
+        scores = self.score(context, texts, temperature)
+        temperature = self._sampling_temperature(temperature)
         keyed = [
             (s / temperature if temperature > 0 else s)
             - (math.log(-math.log(rng.random() or 1e-12)) if temperature > 0 else 0.0)
             for s in scores
         ]
-        order = sorted(range(len(actions)), key=lambda i: -keyed[i])
-        picked = [i for i in order if call_key(actions[i]) not in excluded][:n]
+        order = [
+            i
+            for i in sorted(range(len(actions)), key=lambda i: -keyed[i])
+            if call_key(actions[i]) not in excluded
+        ]
+        first = next((i for i in order if remedy is not None and remedy(actions[i])), None)
+        picked = ([first] if first is not None else []) + [i for i in order if i != first]
+        picked = picked[:n]
         return [
             Turn(thought="", tool_call=actions[i], tokens_in=len(context), tokens_out=len(texts[i]))
             for i in picked
         ]
+
+    def _sampling_temperature(self, temperature: float) -> float:
+        """`ratio` scores are already tempered: sample them as they are."""
+        return temperature if self.cfg.scoring == "mean" or temperature <= 0 else 1.0
 
     def _render(
         self, instruction: str, steps: list[Step], actions: list[ToolCall]
@@ -185,89 +200,73 @@ class ScoredPolicy:
             texts.append(text)
         return context, texts
 
-    def score(self, context: list[int], texts: list[list[int]]) -> list[float]:
-        """Mean log-probability of each text's distinguishing tokens after the context
-        (`distinguishing_means`), in two forward passes: the context's new tokens, then every
-        text at once as a token tree in one row."""
-        import torch
+    def score(self, context: list[int], texts: list[list[int]], temperature: float = 1.0) -> list[float]:
+        """Each text's score after the context: the sampling logits of the policy's choice.
 
+        `[policy] scoring = "ratio"` (default): the base model's mean score (below) plus, with an
+        adapter, what the adapter changed where the actions part (the log-ratio of adapted to
+        base under constrained decoding, `_TokenTree.decoding_logps`), over `temperature`;
+        sampled as they are. "mean": the mean score of the model as loaded, sampled at
+        `temperature`.
+
+        The mean score is the mean log-probability of a text's distinguishing tokens
+        (`distinguishing_means`). Each model takes two forward passes: the context's new tokens,
+        then every text at once as a token tree in one row.
+        """
         if not texts:
             return []
-        model, device = self.loaded.model, self.loaded.device
-        prefix, suffix = _shared_ends(texts)
-        # The tree: a row per distinct token prefix of the texts, up to each one's last counted
-        # token (whose logits predict nothing counted); the shared suffix is never fed. Row -1 is
-        # the context's last position. A text's rows are rows shared with earlier texts, then a
-        # block of its own: `blocks` holds (branch row, block start, block end) for each.
-        rows: dict[tuple[int, int], int] = {}  # (parent row, token) -> row
-        ids: list[int] = []
-        depth: list[int] = []
-        blocks: list[tuple[int, int, int]] = []
-        predictor: list[int] = []  # the row whose logits predict each counted token
-        targets: list[int] = []
-        for text in texts:
-            end, row, branch = len(text) - suffix, -1, None
-            for j, token in enumerate(text[:end]):
-                if j >= prefix:
-                    predictor.append(row)
-                    targets.append(token)
-                if j < end - 1:
-                    if (row, token) not in rows:
-                        branch = (row, len(ids)) if branch is None else branch
-                        rows[row, token] = len(ids)
-                        ids.append(token)
-                        depth.append(j)
-                    row = rows[row, token]
-            if branch is not None:
-                blocks.append((*branch, len(ids)))
-        with torch.no_grad():
-            cache, last = self._context_cache(context)
-            logits = last[None]  # the tree's logits; a stand-in when there is no tree
-            if ids:
-                n, size = len(context), len(ids)
-                # Each row sees the whole context, its ancestors in the tree and itself.
-                visible = torch.zeros(size, size, dtype=torch.bool, device=device)
-                for parent, start, stop in blocks:
-                    if parent >= 0:
-                        visible[start:stop, :start] = visible[parent, :start]
-                    visible[start:stop, start:stop] = torch.ones(
-                        stop - start, stop - start, dtype=torch.bool, device=device
-                    ).tril()
-                mask = torch.zeros(1, 1, size, n + size, dtype=model.dtype, device=device)
-                mask[0, 0, :, n:].masked_fill_(~visible, torch.finfo(model.dtype).min)
-                out = model(
-                    input_ids=torch.tensor([ids], device=device),
-                    attention_mask=mask,
-                    position_ids=torch.tensor([depth], device=device) + n,
-                    **{self.cache_argument: copy.deepcopy(cache)},
-                )
-                logits = out.logits[0].float()
-            # log p = logit - logsumexp: no vocabulary-wide log_softmax of every row is written out
-            by = torch.tensor(predictor, dtype=torch.long, device=device)
-            chosen = torch.tensor(targets, dtype=torch.long, device=device)
-            own = by.clamp(min=0)
-            in_tree = logits[own, chosen] - logits.logsumexp(-1)[own]
-            values = torch.where(by < 0, last.log_softmax(-1)[chosen], in_tree).tolist()
-        means, at = [], 0
-        for text in texts:
-            count = max(0, len(text) - suffix - prefix)
-            means.append(sum(values[at : at + count]) / count if count else 0.0)
-            at += count
-        return means
+        tree = _TokenTree(texts)
+        policy = self._tree_logits(self.loaded.model, context, tree)
+        reference = self.loaded.reference
+        if self.cfg.scoring == "mean" or reference is None:
+            means = tree.means(*policy)
+            return means if self.cfg.scoring == "mean" else [m / max(temperature, 1e-4) for m in means]
+        base = self._tree_logits(reference, context, tree)
+        ratio = [p - b for p, b in zip(tree.decoding_logps(*policy), tree.decoding_logps(*base), strict=True)]
+        return [(m + r) / max(temperature, 1e-4) for m, r in zip(tree.means(*base), ratio, strict=True)]
 
-    def _context_cache(self, context: list[int]) -> tuple[Any, Any]:
+    def _tree_logits(self, model: Any, context: list[int], tree: _TokenTree) -> tuple[Any, Any]:
+        """The context's last logits and the tree's rows' logits under `model`."""
+        import torch
+
+        device = self.loaded.device
+        with torch.no_grad():
+            cache, last = self._context_cache(model, context)
+            if not tree.ids:
+                return last, last[None]  # a stand-in: every counted token is predicted by the context
+            n, size = len(context), len(tree.ids)
+            # Each row sees the whole context, its ancestors in the tree and itself.
+            visible = torch.zeros(size, size, dtype=torch.bool, device=device)
+            for parent, start, stop in tree.blocks:
+                if parent >= 0:
+                    visible[start:stop, :start] = visible[parent, :start]
+                visible[start:stop, start:stop] = torch.ones(
+                    stop - start, stop - start, dtype=torch.bool, device=device
+                ).tril()
+            mask = torch.zeros(1, 1, size, n + size, dtype=model.dtype, device=device)
+            mask[0, 0, :, n:].masked_fill_(~visible, torch.finfo(model.dtype).min)
+            out = model(
+                input_ids=torch.tensor([tree.ids], device=device),
+                attention_mask=mask,
+                position_ids=torch.tensor([tree.depth], device=device) + n,
+                **{self.cache_argument: copy.deepcopy(cache)},
+            )
+            return last, out.logits[0].float()
+
+    def _context_cache(self, model: Any, context: list[int]) -> tuple[Any, Any]:
         """The KV cache of `context` and its last position's logits, running only the tokens past
         the longest kept context that `context` begins with. Both are shared: do not modify."""
         import torch
 
         with self._lock:
-            known = [c for c in self._contexts if len(c[0]) <= len(context) and context[: len(c[0])] == c[0]]
+            kept = self._contexts.get(id(model), [])
+            known = [c for c in kept if len(c[0]) <= len(context) and context[: len(c[0])] == c[0]]
         base = max(known, key=lambda c: len(c[0]), default=None)
         if base is not None and len(base[0]) == len(context):
             return base[1], base[2]
         cache = copy.deepcopy(base[1]) if base is not None else None
         new = context[len(base[0]) :] if base is not None else context
-        model, device = self.loaded.model, self.loaded.device
+        device = self.loaded.device
         # Only the last position's logits are needed: the rest would cost a vocabulary-wide
         # projection of every context token.
         out = model(
@@ -278,8 +277,84 @@ class ScoredPolicy:
         )
         entry = (list(context), out.past_key_values, out.logits[0, -1].float())
         with self._lock:
-            self._contexts = [*self._contexts, entry][-self._kept_contexts :]
+            kept = [*self._contexts.get(id(model), []), entry][-self._kept_contexts :]
+            self._contexts = {**self._contexts, id(model): kept}
         return entry[1], entry[2]
+
+
+class _TokenTree:
+    """The actions' completions as one row of tokens: a row per distinct token prefix, up to
+    each text's last counted token (whose logits predict nothing counted); the suffix every text
+    shares is never fed, nor the prefix counted. Row -1 is the context's last position. A text's
+    rows are rows shared with earlier texts, then a block of its own: `blocks` holds (branch row,
+    block start, block end) for each.
+    """
+
+    def __init__(self, texts: list[list[int]]) -> None:
+        self.texts = texts
+        self.prefix, self.suffix = _shared_ends(texts)
+        rows: dict[tuple[int, int], int] = {}  # (parent row, token) -> row
+        self.ids: list[int] = []
+        self.depth: list[int] = []
+        self.blocks: list[tuple[int, int, int]] = []
+        self.predictor: list[int] = []  # the row whose logits predict each counted token
+        self.targets: list[int] = []
+        for text in texts:
+            end, row, branch = len(text) - self.suffix, -1, None
+            for j, token in enumerate(text[:end]):
+                if j >= self.prefix:
+                    self.predictor.append(row)
+                    self.targets.append(token)
+                if j < end - 1:
+                    if (row, token) not in rows:
+                        branch = (row, len(self.ids)) if branch is None else branch
+                        rows[row, token] = len(self.ids)
+                        self.ids.append(token)
+                        self.depth.append(j)
+                    row = rows[row, token]
+            if branch is not None:
+                self.blocks.append((*branch, len(self.ids)))
+
+    def _per_text(self, values: list[float]) -> list[list[float]]:
+        out, at = [], 0
+        for text in self.texts:
+            count = max(0, len(text) - self.suffix - self.prefix)
+            out.append(values[at : at + count])
+            at += count
+        return out
+
+    def means(self, last: Any, logits: Any) -> list[float]:
+        """Each text's mean log-probability over its counted tokens."""
+        import torch
+
+        by = torch.tensor(self.predictor, dtype=torch.long, device=last.device)
+        chosen = torch.tensor(self.targets, dtype=torch.long, device=last.device)
+        own = by.clamp(min=0)
+        # log p = logit - logsumexp: no vocabulary-wide log_softmax of every row is written out
+        in_tree = logits[own, chosen] - logits.logsumexp(-1)[own]
+        values = torch.where(by < 0, last.log_softmax(-1)[chosen], in_tree).tolist()
+        return [sum(v) / len(v) if v else 0.0 for v in self._per_text(values)]
+
+    def decoding_logps(self, last: Any, logits: Any) -> list[float]:
+        """Each text's log-probability under constrained decoding: at every token where the
+        texts part, the next-token distribution over the tokens that continue some text; a token
+        no other text competes with is certain. A shift shared by a group of actions (every
+        `edit`) changes no choice inside the group, and length counts for nothing: a long patch
+        is judged where it parts from the others."""
+        import torch
+
+        children: dict[int, list[int]] = {}
+        for row, token in zip(self.predictor, self.targets, strict=True):
+            if token not in children.setdefault(row, []):
+                children[row].append(token)
+        chance: dict[tuple[int, int], float] = {}
+        for row, tokens in children.items():
+            if len(tokens) > 1:
+                values = (last if row < 0 else logits[row])[torch.tensor(tokens, device=last.device)]
+                for token, logp in zip(tokens, values.log_softmax(-1).tolist(), strict=True):
+                    chance[row, token] = logp
+        steps = [chance.get(key, 0.0) for key in zip(self.predictor, self.targets, strict=True)]
+        return [sum(v) for v in self._per_text(steps)]
 
 
 def distinguishing_means(texts: list[list[int]], token_logps: list[list[float]]) -> list[float]:

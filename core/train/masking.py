@@ -22,6 +22,7 @@ import torch
 from trl import DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
+from core.pairs import TIMING_LESSONS
 from core.prefix import shared_prefix
 
 MASK_COLUMNS = ("chosen_mask", "rejected_mask")
@@ -60,17 +61,31 @@ def policy_token_mask(
     return mask
 
 
-def add_policy_masks(example: dict[str, Any], tokenizer: Any) -> dict[str, Any]:
-    """`datasets.map` function: a policy-token mask for each side of a tokenized example."""
+def add_policy_masks(example: dict[str, Any], tokenizer: Any, loss_tokens: str = "action") -> dict[str, Any]:
+    """`datasets.map` function: a policy-token mask for each side of a tokenized example.
+
+    `loss_tokens = "decision"` keeps, of each side, only the first token where the two sides
+    part (when the policy wrote it): the choice itself; "lesson" does so for rows whose lessons
+    are all of timing (`core.pairs.TIMING_LESSONS`) and counts the whole action for the rest.
+    The tokens before it are the same on both sides and cancel in the loss anyway; the tokens
+    after it are what the choice entailed (the rest of a patch, a file name) and, counted,
+    would teach against the whole action: a right fix rejected for being untested would also
+    be taught as the wrong patch.
+    """
     tools = example.get("tools")
     tools = json.loads(tools) if isinstance(tools, str) else tools
     prompt_len = len(example["prompt_ids"])
-    return {
-        f"{side}_mask": policy_token_mask(
+    masks = {
+        side: policy_token_mask(
             tokenizer, example["prompt"], example[side], tools, prompt_len, len(example[f"{side}_ids"])
         )
         for side in ("chosen", "rejected")
     }
+    lessons = set(example.get("lessons") or ())
+    if loss_tokens == "decision" or (loss_tokens == "lesson" and lessons and lessons <= TIMING_LESSONS):
+        part = shared_prefix(example["chosen_ids"], example["rejected_ids"])
+        masks = {side: [m if i == part else 0 for i, m in enumerate(mask)] for side, mask in masks.items()}
+    return {f"{side}_mask": mask for side, mask in masks.items()}
 
 
 class PolicyMaskCollator(DataCollatorForPreference):
@@ -104,13 +119,18 @@ def masked_collator(tokenizer: Any, max_length: int | None, truncation_mode: str
 
 
 class MaskedDPOTrainer(DPOTrainer):
-    """DPOTrainer whose loss sees only the policy's own tokens (see the module docstring)."""
+    """DPOTrainer whose loss sees only the policy's own tokens (see the module docstring), of
+    them only the choice where `loss_tokens` says so (`add_policy_masks`)."""
+
+    def __init__(self, *args: Any, loss_tokens: str = "action", **kwargs: Any) -> None:
+        self.loss_tokens = loss_tokens  # read by _prepare_dataset, which the parent calls
+        super().__init__(*args, **kwargs)
 
     def _prepare_dataset(self, dataset: Any, processing_class: Any, args: Any, dataset_name: str) -> Any:
         dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         return dataset.map(
             add_policy_masks,
-            fn_kwargs={"tokenizer": processing_class},
+            fn_kwargs={"tokenizer": processing_class, "loss_tokens": self.loss_tokens},
             desc=f"Masking tool turns in {dataset_name} dataset",
         )
 

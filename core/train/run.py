@@ -186,6 +186,13 @@ def _load_split(path: Path, cache: Path) -> Any:
     return load_dataset("json", data_files=str(path), split="train", cache_dir=str(cache))
 
 
+LOSS_TOKENS_MEANING = {
+    "action": "every token the policy wrote",
+    "decision": "the first token where the sides part",
+    "lesson": "the first token where the sides part for lessons of timing, every token for the rest",
+}
+
+
 def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     import datasets
     import torch
@@ -241,6 +248,7 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[reporter],
+        loss_tokens=s.loss_tokens,
     )
     trainer.remove_callback(PrinterCallback)  # the hooks report; no dicts printed to stdout
     if hooks.stop_requested():
@@ -326,6 +334,7 @@ behaviour checks and confirmed by people (or accepted automatically: see the cou
   (split by task: {counts.get("train_tasks", "?")} / {counts.get("validation_tasks", "?")} tasks);
   {counts.get("human", 0)} human-confirmed, {counts.get("auto", 0)} automatic
 - DPO: beta {s.beta}, loss {s.loss_type} (+ {s.sft_weight} x NLL of the chosen side),
+  loss tokens: {s.loss_tokens} ({LOSS_TOKENS_MEANING[s.loss_tokens]}),
   learning rate {s.learning_rate}, epochs {s.epochs},
   batch {s.batch_size} x {s.gradient_accumulation_steps}, max length {s.max_length}, seed {s.seed}
 - LoRA: r {s.lora_r}, alpha {s.lora_alpha}, dropout {s.lora_dropout}, target modules {s.target_modules}

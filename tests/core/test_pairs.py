@@ -1,6 +1,7 @@
 from core.config import MiningConfig
 from core.pairs import Scored, mine, mine_task, reason
-from core.schema import PairKind
+from core.remedies import remedy
+from core.schema import ActionKind, PairKind, Task, ToolCall
 
 WHOLE = MiningConfig(rollout_pairs=True)
 
@@ -168,3 +169,61 @@ def test_every_side_marker_of_a_reason_is_named():
     assert name_sides(text, "left", "right") == (
         "step 2 (branch): left `run_tests` where right `finish`; right ran no tests; left looped on `A b`"
     )
+
+
+CALLS = {
+    "read": ToolCall(name="read_file", arguments={"path": "src/b.py"}),
+    "test": ToolCall(name="run_tests", arguments={}),
+    "edit": ToolCall(name="edit", arguments={"path": "src/a.py", "old": "a", "new": "b"}),
+    "edit_tests": ToolCall(name="edit", arguments={"path": "tests/t.py", "old": "a", "new": "b"}),
+}
+
+
+def answers_from(calls: dict[tuple[str, int], str]):
+    """`answers` for rollouts whose action at a step is named in `calls` (keys of CALLS)."""
+
+    def answers(lesson, chosen, rejected, step):
+        answer = remedy(
+            lesson, CALLS[calls[rejected.id, step]], Task(id="t", instruction="", allowed_globs=["src/**"])
+        )
+        return answer is None or answer(CALLS[calls[chosen.id, step]])
+
+    return answers
+
+
+def kinds_from(calls: dict[tuple[str, int], str]):
+    return lambda rollout_id, step: {"read": ActionKind.READ, "test": ActionKind.TEST}.get(
+        calls.get((rollout_id, step), ""), ActionKind.EDIT if (rollout_id, step) in calls else None
+    )
+
+
+def test_a_lesson_of_timing_is_taught_only_by_its_remedy():
+    # At step 1 the rejected side edits without ever testing. A side that reads instead does
+    # not teach "run the tests": learnt everywhere, "read rather than edit" is "never edit".
+    editor = s("edit", [READ, EDIT, FIN], {"tests.never_run": 1})
+    reader = s("read", [READ, step("read2"), EDIT, TEST, FIN])
+    tester = s("test", [READ, TEST, EDIT, TEST, FIN])
+    answers = answers_from({("edit", 1): "edit", ("read", 1): "read", ("test", 1): "test"})
+    pairs = mine([editor, reader, tester], MiningConfig(), answers=answers)
+    assert {(p.chosen_id, p.rejected_id) for p in pairs} == {("test", "edit")}
+    assert len(mine([editor, reader], MiningConfig())) == 1  # without remedies: as before
+
+
+def test_a_lesson_of_content_is_taught_by_its_remedy_another_edit():
+    bad = s("bad", [READ, step("edtest"), FIN], {"files.outside_allowed": 1})
+    reader = s("reader", [READ, step("read2"), FIN])
+    fixer = s("fixer", [READ, EDIT, FIN])
+    answers = answers_from({("bad", 1): "edit_tests", ("reader", 1): "read", ("fixer", 1): "edit"})
+    pairs = mine([bad, reader, fixer], MiningConfig(), answers=answers)
+    assert {(p.chosen_id, p.rejected_id) for p in pairs} == {("fixer", "bad")}
+
+
+def test_where_no_flag_parts_the_sides_the_fix_breaks_the_tie():
+    fixed = s("fixed", [READ, EDIT, TEST, FIN], passed=True)
+    wandered = s("wandered", [READ, step("read2"), TEST, FIN], passed=False)
+    other_patch = s("other", [READ, step("edit2"), TEST, FIN], passed=False)
+    kind_at = kinds_from({("fixed", 1): "edit", ("wandered", 1): "read", ("other", 1): "edit2"})
+    (pair,) = mine([fixed, wandered, other_patch], MiningConfig(), kind_at)
+    assert (pair.chosen_id, pair.rejected_id, pair.step) == ("fixed", "wandered", 1)
+    assert pair.reason == "B did not make the edit that fixed the tests"
+    assert mine([fixed, wandered], MiningConfig()) == []  # without kinds: no fix pairs

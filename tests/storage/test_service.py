@@ -4,6 +4,7 @@ import textwrap
 
 from core import synthetic
 from core.config import Config
+from core.export import Granularity
 from core.schema import Decision, Preference, PreferenceSource
 from storage import service
 from storage.ingest import import_files
@@ -118,3 +119,7 @@ def test_mining_pairs_siblings_at_the_step_a_flag_points_at_and_names_both_actio
     assert store.rollout(pair.rejected_id).steps[1].tool_call.arguments["path"] == "README.md"
     assert pair.reason.startswith("step 2: A `")
     assert "outside the allowed files" in pair.reason
+    # The training row names what it teaches (read by `[train] loss_tokens = "lesson"`).
+    service.auto_label(store)
+    (row,) = service.dataset_rows(store, Granularity.STEP)
+    assert row["lessons"] == ["files.outside_allowed"]

@@ -24,6 +24,12 @@ def test_rollout_round_trip_keeps_steps_flags_and_source(store):
     assert (back.source.path, back.source.record) == ("x.jsonl", 7)
 
 
+def test_one_steps_tool_call_is_read_alone(store):
+    insert(store, make_rollout("r1"))
+    assert store.tool_call("r1", 1) == store.rollout("r1").steps[1].tool_call
+    assert store.tool_call("r1", 2) is None and store.tool_call("nope", 0) is None
+
+
 def test_inserting_an_existing_rollout_adds_nothing(store):
     assert insert(store, make_rollout("r1")) == 1
     assert insert(store, make_rollout("r1"), make_rollout("r2")) == 1

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch, plan, replay
+from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch, call_key, plan, replay
 from core.agent.env import TaskEnv
 from core.agent.policy import Turn
 from core.agent.runner import Job, run_rollout
@@ -141,3 +141,19 @@ def test_planning_spreads_branches_over_lessons_and_states():
     ]
     chosen = plan(points, per_task=2)
     assert {(p.task_id, p.rollout_id) for p in chosen} == {("t", "r4"), ("t", "r1"), ("u", "r5")}
+
+
+def test_a_branch_at_a_flag_tries_its_remedy_first(task_repo, tiny_model_dir):
+    from core.agent.model import load_model
+    from core.agent.scored import ScoredPolicy
+    from core.remedies import remedy
+
+    task, repo = task_repo
+    policy = ScoredPolicy(load_model(tiny_model_dir, None, "cpu"), PolicyConfig())
+    edit = ToolCall(name="edit", arguments={"path": "calc/stats.py", "old": "a", "new": "b"})
+    with TaskEnv(task, repo) as env:
+        answer = remedy("tests.never_run", edit, task, env.files())
+        for seed in range(5):
+            turns = policy.alternatives(env, [], random.Random(seed), 1.0, 2, {call_key(edit)}, answer)
+            assert turns[0].tool_call.name == "run_tests"
+            assert turns[1].tool_call.name != "run_tests"

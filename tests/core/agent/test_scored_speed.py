@@ -83,7 +83,7 @@ def test_every_step_scores_and_renders_as_the_plain_computation(loaded, task_rep
         assert policy.score(context, texts) == pytest.approx(
             reference_scores(loaded, context, texts), abs=1e-5
         )
-    assert len(policy._contexts) >= 2  # later steps ran only their new tokens
+    assert len(policy._contexts[id(loaded.model)]) >= 2  # later steps ran only their new tokens
     # A context that extends none kept, and one seen before, score the same too.
     context, texts = policy._render(*states[-1])
     for other in (context[:-3] + context[-2:], context):

@@ -7,7 +7,7 @@ from peft import LoraConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer
 
-from core.train.masking import MaskedDPOTrainer, masked_collator, policy_token_mask
+from core.train.masking import MaskedDPOTrainer, add_policy_masks, masked_collator, policy_token_mask
 
 from .conftest import trajectory_row
 
@@ -90,3 +90,41 @@ def test_masked_log_probs_are_a_part_of_trls(tiny_model, tmp_path):
     masked = _masked(tiny_model, trajectory_row(), tmp_path / "a")
     plain = _chosen_logps(DPOTrainer, tiny_model, trajectory_row(), tmp_path / "b")
     assert masked[0] > plain[0]  # fewer (negative) token log-probs summed
+
+
+def test_decision_only_keeps_the_first_token_where_the_sides_part(tokenizer):
+    prompt = [{"role": "user", "content": "fix calc.py"}]
+
+    def turn(name, arguments):
+        return [
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"type": "function", "function": {"name": name, "arguments": arguments}}],
+            }
+        ]
+
+    example = {
+        "prompt": prompt,
+        "chosen": turn("run_tests", {}),
+        "rejected": turn("edit", {"path": "calc.py"}),
+    }
+    prompt_ids = tokenizer.apply_chat_template(
+        prompt, tokenize=True, return_dict=True, add_generation_prompt=True
+    )
+    for side in ("chosen", "rejected"):
+        full = tokenizer.apply_chat_template(prompt + example[side], tokenize=True, return_dict=True)
+        example[f"{side}_ids"] = full["input_ids"][len(prompt_ids["input_ids"]) :]
+    example["prompt_ids"] = prompt_ids["input_ids"]
+
+    every = add_policy_masks(example, tokenizer)
+    decision = add_policy_masks(example, tokenizer, "decision")
+    part = next(
+        i
+        for i, (a, b) in enumerate(zip(example["chosen_ids"], example["rejected_ids"], strict=False))
+        if a != b
+    )
+    for side in ("chosen", "rejected"):
+        assert sum(every[f"{side}_mask"]) > 3
+        assert [i for i, m in enumerate(decision[f"{side}_mask"]) if m] == [part]
+    assert tokenizer.decode(example["rejected_ids"][part]).strip().startswith("ed")

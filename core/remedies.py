@@ -1,0 +1,78 @@
+"""What answers a flagged choice: the action a branch tries first at a flag's anchor, and the
+only kind of chosen side a pair may teach the flag's lesson with.
+
+A branch at a flagged step is a counterfactual, and the useful one is the fix of what was
+flagged: run the tests where the rollout edited untested, read the file it was about to edit
+unread, edit an allowed file instead of a test, finish where it would not stop. A sampled
+alternative is mostly just another choice — at the demo's branch points, mostly another read —
+and a pair of it teaches "not this" at best, and "read rather than edit" at worst: learnt at
+every state, that is "never edit".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection
+
+from core.actions import classify
+from core.checks.common import escapes_repo
+from core.checks.files import glob_pattern
+from core.schema import ActionKind, Task, ToolCall
+
+Remedy = Callable[[ToolCall], bool]
+
+
+def remedy(
+    check: str, rejected: ToolCall | None, task: Task | None, files: Collection[str] | None = None
+) -> Remedy | None:
+    """Whether an action answers `check` flagged on `rejected`; None where any other action does
+    (a loop), or for a check this module does not know. `files` are the repository's files and
+    `task` the workspace's task, where known (unknown: a read of any file, an edit of any file,
+    answers the flags that need them)."""
+    flagged = classify(rejected)
+    flagged_paths = set(flagged.paths) if flagged is not None else set()
+
+    def kind_is(*kinds: ActionKind) -> Remedy:
+        return lambda call: (action := classify(call)) is not None and action.kind in kinds
+
+    if check in ("tests.never_run", "tests.not_rerun"):
+        return kind_is(ActionKind.TEST)
+    if check == "stuck.no_stop":
+        return kind_is(ActionKind.FINISH)
+    if check == "tests.ignored_failure":
+        return kind_is(ActionKind.EDIT)
+    if check == "evidence.uncited":
+        return kind_is(ActionKind.READ, ActionKind.SEARCH)
+    if check == "edit.unread":
+        return lambda call: _reads(call, flagged_paths or None)
+    if check == "path.hallucinated":
+        known = set(files) if files is not None else None
+        return lambda call: _reads(call, known)
+    if check == "files.outside_allowed":
+        allowed = glob_pattern(tuple(task.allowed_globs if task and task.allowed_globs else ["**"]))
+        return lambda call: (
+            (action := classify(call)) is not None
+            and (
+                action.kind is ActionKind.EDIT
+                and bool(action.paths)
+                and all(not escapes_repo(p) and allowed.fullmatch(p) for p in action.paths)
+            )
+        )
+    if check == "diff.too_large":
+        size = _size(rejected)
+        return lambda call: (
+            (action := classify(call)) is not None and (action.kind is ActionKind.EDIT and _size(call) < size)
+        )
+    return None
+
+
+def _reads(call: ToolCall, among: set[str] | None) -> bool:
+    action = classify(call)
+    if action is None or action.kind is not ActionKind.READ:
+        return False
+    return among is None or (bool(action.paths) and set(action.paths) <= among)
+
+
+def _size(call: ToolCall | None) -> int:
+    """How much an edit writes: its arguments' length (an edit's old and new text)."""
+    return len(json.dumps(call.arguments, sort_keys=True)) if call is not None else 0
