@@ -87,3 +87,15 @@ def test_an_outcome_the_agents_own_tests_disagree_with_is_marked():
     assert " fail* " in RolloutTable._row_text(row).plain
     for own in (0, None):
         assert " fail " in RolloutTable._row_text({**row, "tests_passed_own": own}).plain
+
+
+async def test_the_list_draws_with_no_color(labelled_ws, monkeypatch):
+    # NO_COLOR strips colours from every style Textual composes: a blank row with no style
+    # at all crashed the compositor.
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 60)) as pilot:
+        screen = await open_rollouts(app, pilot)
+        await pilot.press("end", "home")
+        await pilot.pause()
+        assert screen.table.total == 48 and app.is_running

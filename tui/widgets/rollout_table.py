@@ -91,7 +91,7 @@ class RolloutTable(ScrollView, can_focus=True):
         row = self.row(index)
         width = self.size.width
         if row is None:
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)  # a styleless strip crashes NO_COLOR's filter
         text = self._row_text(row)
         if index == self.cursor:
             text.stylize(Style(reverse=True) if self.has_focus else Style(bgcolor="grey23"))
