@@ -62,9 +62,9 @@ TIMING_LESSONS = frozenset(
     }
 )
 
-# The lesson of an outcome pair (`_fixed`): not a check, so no flag carries it.
+# The lesson of an outcome pair (`_fixed`): not a check, so no flag carries its message.
 FIXED = "outcome.fixed"
-FIXED_MESSAGE = "did not make the edit that fixed the tests"
+LESSON_MESSAGES = {FIXED: "did not make the edit that fixed the tests"}
 
 # The kind of action a rollout took at a step (None: no tool call, or unknown).
 KindAt = Callable[[str, int], ActionKind | None]
@@ -315,9 +315,7 @@ def reason(chosen: Scored, rejected: Scored, taught: frozenset[str] | None = Non
     what the pair teaches.
     """
     if taught is not None:
-        return "B " + _join(
-            [rejected.messages.get(f, FIXED_MESSAGE if f == FIXED else f) for f in sorted(taught)]
-        )
+        return "B " + _join([rejected.messages.get(f, LESSON_MESSAGES.get(f, f)) for f in sorted(taught)])
     parts = []
     lessons = sorted(rejected.flags - chosen.flags)
     if lessons:

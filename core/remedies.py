@@ -66,6 +66,13 @@ def remedy(
     return None
 
 
+def answered(lesson: str, rejected: ToolCall | None, chosen: ToolCall | None, task: Task | None) -> bool:
+    """Whether `chosen` may teach `lesson`, flagged on `rejected` at the same step: it took the
+    lesson's remedy, or the lesson has none (any other action answers it)."""
+    answer = remedy(lesson, rejected, task)
+    return answer is None or (chosen is not None and answer(chosen))
+
+
 def _reads(call: ToolCall, among: set[str] | None) -> bool:
     action = classify(call)
     if action is None or action.kind is not ActionKind.READ:

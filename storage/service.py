@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from core.actions import classify
-from core.agent.branch import BranchPoint, plan
+from core.agent.branch import BranchPoint, fixing_edit, plan
 from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
 from core.pairs import FIXED, Scored, mine
-from core.remedies import remedy
+from core.remedies import answered
 from core.schema import (
     ActionKind,
     Decision,
@@ -69,9 +69,7 @@ def mine_proposals(store: Store, config: Config) -> MineResult:
             )
         )
     loaded: dict[str, Rollout | None] = {}  # a parent sits in many pairs: read each rollout once
-
     tasks = {t.id: t for t in store.tasks()}
-
     calls: dict[tuple[str, int], ToolCall | None] = {}
 
     def call_at(rollout_id: str, index: int) -> ToolCall | None:  # index: in step_keys' order
@@ -84,9 +82,9 @@ def mine_proposals(store: Store, config: Config) -> MineResult:
         return action.kind if action is not None else None
 
     def answers(lesson: str, chosen: Scored, rejected: Scored, index: int) -> bool:
-        answer = remedy(lesson, call_at(rejected.id, index), tasks.get(rejected.task_id))
-        chosen_call = call_at(chosen.id, index)
-        return answer is None or (chosen_call is not None and answer(chosen_call))
+        return answered(
+            lesson, call_at(rejected.id, index), call_at(chosen.id, index), tasks.get(rejected.task_id)
+        )
 
     pairs = [_name_actions(store, p, loaded) for p in mine(scored, config.mining, kind_at, answers)]
     added, dropped = store.replace_proposals(pairs)
@@ -181,7 +179,7 @@ def dataset_rows(
     model is trained on what it will see.
     """
     result = result if result is not None else ExportResult()
-    instructions = {t.id: t.instruction for t in store.tasks()}
+    tasks = {t.id: t for t in store.tasks()}
     for pref in store.effective_preferences():
         if pref.decision is not Decision.PREFER or (human_only and pref.source is not PreferenceSource.HUMAN):
             continue
@@ -195,7 +193,11 @@ def dataset_rows(
             continue
         try:
             row = preference_row(
-                chosen, rejected, granularity, instructions.get(pair.task_id, ""), max_observation_chars
+                chosen,
+                rejected,
+                granularity,
+                task.instruction if (task := tasks.get(pair.task_id)) else "",
+                max_observation_chars,
             )
         except NotExportable as exc:
             result.skipped.append(f"pair {pair.id}: {exc}")
@@ -204,45 +206,25 @@ def dataset_rows(
             pair_id=pair.id,
             task_id=pair.task_id,
             source=pref.source.value,
-            lessons=_lessons(store, pair, chosen, rejected),
+            lessons=_lessons(pair, chosen, rejected, tasks.get(pair.task_id)),
         )
         result.rows += 1
         yield row
 
 
-def _fixing_edit(rollout: Rollout | None) -> int | None:
-    """The step of a passing rollout's last edit: branching there asks what else the policy
-    would do instead of the fix, and mining pairs the fix with it (`core.pairs.FIXED`)."""
-    if rollout is None:
-        return None
-    edits = [
-        position
-        for position, step in enumerate(rollout.steps)
-        if (action := classify(step.tool_call)) is not None and action.kind is ActionKind.EDIT
-    ]
-    return edits[-1] if edits else None
-
-
-def _lessons(store: Store, pair: Pair, chosen: Rollout, rejected: Rollout) -> list[str]:
-    """What the row teaches: the rejected side's flags anchored at the pair's step that the
-    chosen side has not there, else the fix when only the outcome tells them apart (none for
-    whole-rollout pairs, or when a person chose the side mining rejected)."""
-    if pair.kind is PairKind.ROLLOUT or pair.step is None:
-        return []
-
-    def at_step(rollout_id: str) -> set[str]:
-        return {f.check for f in store.flags_of(rollout_id) if f.anchor == pair.step}
-
+def _lessons(pair: Pair, chosen: Rollout, rejected: Rollout, task: Task | None) -> list[str]:
+    """What the row teaches, as mining taught it: the rejected side's flags anchored at the
+    pair's step that the chosen side has not there and whose remedy it took, else the fix when
+    only the outcome tells them apart (none for whole-rollout pairs, or when a person chose the
+    side mining rejected)."""
     step = pair.step
-    if step >= len(chosen.steps) or step >= len(rejected.steps):
+    if pair.kind is PairKind.ROLLOUT or step is None or step >= min(len(chosen.steps), len(rejected.steps)):
         return []
-    task = store.task(pair.task_id)
-    lessons = []
-    chosen_call = chosen.steps[step].tool_call
-    for lesson in sorted(at_step(rejected.id) - at_step(chosen.id)):
-        answer = remedy(lesson, rejected.steps[step].tool_call, task)
-        if answer is None or (chosen_call is not None and answer(chosen_call)):
-            lessons.append(lesson)  # as mining taught it (the remedy rule)
+    at_step = {f.check for f in rejected.flags if f.anchor == step} - {
+        f.check for f in chosen.flags if f.anchor == step
+    }
+    calls = rejected.steps[step].tool_call, chosen.steps[step].tool_call
+    lessons = [lesson for lesson in sorted(at_step) if answered(lesson, *calls, task)]
     if not lessons and chosen.tests_passed and rejected.tests_passed is False:
         return [FIXED]
     return lessons
@@ -350,6 +332,8 @@ def branch_points(
     store.backfill_step_keys()
     details = store.flag_details()
     disabled = set(config.checks.disabled)
+    # Passing rollouts are also branched at their fix (`fixing_edit`), where they can be replayed
+    runnable = {t.id for t in store.tasks() if t.repo_path}
     done = {
         (r[0], r[1])
         for r in store.db.execute("SELECT parent_id, branch_step FROM rollouts WHERE parent_id IS NOT NULL")
@@ -374,8 +358,8 @@ def branch_points(
         }
         if step is not None:
             anchors = {(next((c for c, s in anchors if s == step), ""), step)}
-        if step is None and row["tests_passed"]:
-            fixing = _fixing_edit(store.rollout(row["id"]))
+        if step is None and row["tests_passed"] and row["task_id"] in runnable:
+            fixing = fixing_edit(store.rollout(row["id"]))
             if fixing is not None:
                 anchors.add((FIXED, fixing))
         for check, where in sorted(anchors, key=lambda a: (a[1], a[0])):

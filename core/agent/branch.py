@@ -25,7 +25,7 @@ from core.agent.runner import finish_rollout
 from core.config import RolloutConfig
 from core.prefix import observation_key
 from core.remedies import Remedy, remedy
-from core.schema import Rollout, Step, Task, ToolCall
+from core.schema import ActionKind, Rollout, Step, Task, ToolCall
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
 
@@ -171,6 +171,16 @@ def _continue(
     return finish_rollout(
         env, steps, policy, cfg, seed, time.perf_counter(), datetime.now(UTC), stop, first=turn
     )
+
+
+def fixing_edit(rollout: Rollout | None) -> int | None:
+    """The step (0-based) of a passing rollout's last edit: branching there asks what else the
+    policy would have done instead of the fix, and mining pairs the fix with it
+    (`core.pairs.FIXED`)."""
+    if rollout is None:
+        return None
+    edits = [i for i, step in enumerate(rollout.steps) if step.action and step.action.kind is ActionKind.EDIT]
+    return edits[-1] if edits else None
 
 
 @dataclass(frozen=True)

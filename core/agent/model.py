@@ -6,6 +6,7 @@ torch and transformers are imported here, lazily, never by the headless data ste
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,7 @@ def load_model(
         if not (adapter / "adapter_config.json").is_file():
             raise ModelError(f"no PEFT adapter at {adapter} (expected adapter_config.json)")
         if reference:
-            kept = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-            kept = kept.to(chosen).eval()
+            kept = copy.deepcopy(model).eval()  # merging below changes `model`'s own weights
         from peft import PeftModel
 
         # Merged for inference: the same outputs, without LoRA's extra matmuls at every layer.
