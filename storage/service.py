@@ -356,8 +356,9 @@ def branch_points(
         anchors = {
             (c, d[2]) for c, d in details.get(row["id"], {}).items() if c not in disabled and d[2] is not None
         }
-        if step is not None:
-            anchors = {(next((c for c, s in anchors if s == step), ""), step)}
+        if step is not None:  # the heaviest lesson there names the point (its remedy goes first)
+            here = sorted((c for c, s in anchors if s == step), key=lambda c: (-config.checks.weight(c), c))
+            anchors = {(here[0] if here else "", step)}
         if step is None and row["tests_passed"] and row["task_id"] in runnable:
             fixing = fixing_edit(store.rollout(row["id"]))
             if fixing is not None:

@@ -123,3 +123,10 @@ def test_mining_pairs_siblings_at_the_step_a_flag_points_at_and_names_both_actio
     service.auto_label(store)
     (row,) = service.dataset_rows(store, Granularity.STEP)
     assert row["lessons"] == ["files.outside_allowed"]
+    # A point named by its step is named after the heaviest lesson there (the branch tries its
+    # remedy first): the same one every time, not whichever a set yields.
+    bad_id = store.pairs()[0].rejected_id
+    at_edit = {f.check for f in store.rollout(bad_id).flags if f.anchor == 1}
+    assert "files.outside_allowed" in at_edit and len(at_edit) > 1
+    (point,) = service.branch_points(store, Config(), rollout_id=bad_id, step=1)
+    assert point.check == "files.outside_allowed"
