@@ -65,6 +65,14 @@ class Task(Model):
     candidates: list[Candidate] = Field(default_factory=list)
     reference_dir: str | None = None  # files that overwrite the repo's to make the reference fix
 
+    def description(self) -> Task:
+        """This task as a data file tells it: what was asked and the limits the checks use.
+
+        Nothing a file says may be run or copied, so the repository, the reference fix and the
+        candidate edits are dropped; only the workspace's own task commands set them.
+        """
+        return self.model_copy(update={"repo_path": None, "reference_dir": None, "candidates": []})
+
 
 class ToolCall(Model):
     """One call as the agent made it. `arguments` is what parsed; `raw` keeps the source text."""

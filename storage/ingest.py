@@ -207,8 +207,9 @@ def _store_stream(
 
     for item in stream:
         if item.task is not None and item.task_id not in checker.tasks and item.task_id not in new_tasks:
-            store.upsert_task(item.task)
-            new_tasks[item.task_id] = item.task
+            task = item.task.description()  # never runnable, whatever the reader let through
+            store.upsert_task(task)
+            new_tasks[item.task_id] = task
         task_ids.add(item.task_id)
         for step, cut in item.truncations:
             result.warnings.append(

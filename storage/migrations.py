@@ -172,6 +172,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE pairs ADD COLUMN kind TEXT NOT NULL DEFAULT 'rollout';
     ALTER TABLE pairs ADD COLUMN step INTEGER
     """,
+    # 6: imported data is inert. Imports before this one stored a task's repository and
+    # reference paths as their file said; only the workspace's own folder for a task is kept.
+    """
+    UPDATE tasks SET repo_path = NULL, reference_dir = NULL, candidates = '[]'
+        WHERE repo_path IS NOT NULL AND repo_path != 'tasks/' || id || '/repo';
+    UPDATE tasks SET reference_dir = NULL
+        WHERE reference_dir IS NOT NULL AND reference_dir != 'tasks/' || id || '/reference'
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

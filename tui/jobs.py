@@ -39,12 +39,35 @@ class RolloutSummary:
 
 
 def task_repo(ws: Workspace, task: Task) -> Path:
+    """The task's repository, which must be the workspace's own folder for it.
+
+    Only `tasks add`, `tasks import-quixbugs` and `init --demo` put a repository there, from
+    folders the user named; a path that came from anywhere else (an old import that stored one)
+    is refused, so nothing a data file says is ever run or copied.
+    """
     if not task.repo_path:
         raise ValueError(
             f"task {task.id} has no repository (imported rollouts only): it cannot be rolled out"
         )
-    path = Path(task.repo_path)
-    return path if path.is_absolute() else ws.root / path
+    return _own_folder(ws, task, "repo", task.repo_path)
+
+
+def task_reference(ws: Workspace, task: Task) -> Path | None:
+    """The task's reference fix, held to the same rule as its repository."""
+    return _own_folder(ws, task, "reference", task.reference_dir) if task.reference_dir else None
+
+
+def _own_folder(ws: Workspace, task: Task, name: str, stored: str) -> Path:
+    own = ws.tasks_dir / task.id / name
+    tasks_dir = ws.tasks_dir.resolve()
+    path = (ws.root / stored).resolve()
+    if path != own.resolve() or tasks_dir not in path.parents:
+        raise ValueError(
+            f"task {task.id}: {name} {stored!r} is not the workspace's own folder for it "
+            f"({own.relative_to(ws.root)}); only `tasks add`, `tasks import-quixbugs` and "
+            "`init --demo` make runnable tasks"
+        )
+    return path
 
 
 def run_rollout_job(

@@ -49,6 +49,8 @@ def parse_line(path: Path, lineno: int, line: str, options: ReadOptions) -> Roll
             rollout = NativeRecord.model_validate_json(line)
     except ValueError as exc:  # ValidationError, or json's error on the rare scrubbed path
         raise FormatError(path, lineno, _explain(exc)) from exc
+    if rollout.task is not None:
+        rollout.task = rollout.task.description()
     for step in rollout.steps:
         obs = step.observation
         if obs is not None:

@@ -49,3 +49,23 @@ def test_database_from_a_newer_version_is_refused(tmp_path):
 def test_store_uses_wal_and_a_busy_timeout(store):
     assert store.scalar("PRAGMA journal_mode") == "wal"
     assert store.scalar("PRAGMA busy_timeout") >= 10_000
+
+
+def test_repository_paths_an_import_stored_are_dropped_and_the_workspaces_own_kept(tmp_path):
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrate(db, target=5)
+    db.execute(
+        "INSERT INTO tasks (id, repo_path, reference_dir, test_command, candidates) VALUES "
+        "('evil', '/tmp/evil', '/etc', 'env > out', '[{\"name\": \"x\"}]'), "
+        "('own', 'tasks/own/repo', 'tasks/own/reference', 'pytest', '[]'), "
+        "('half', 'tasks/half/repo', '/etc', 'pytest', '[]')"
+    )
+    db.close()
+    with Store(path) as store:
+        rows = {r["id"]: r for r in store.db.query("SELECT * FROM tasks")}
+    kept = {t: (r["repo_path"], r["reference_dir"], r["candidates"]) for t, r in rows.items()}
+    assert kept["evil"] == (None, None, "[]")
+    assert rows["evil"]["test_command"] == "env > out"  # a description, shown, never run
+    assert kept["own"] == ("tasks/own/repo", "tasks/own/reference", "[]")
+    assert kept["half"] == ("tasks/half/repo", None, "[]")

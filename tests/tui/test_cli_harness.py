@@ -11,9 +11,12 @@ from pathlib import Path
 import git
 import pytest
 
+from core import synthetic
+from core.schema import Task
+from core.tasks import commit_all
 from storage.workspace import Workspace
 from tui.cli import main
-from tui.jobs import build_demo
+from tui.jobs import build_demo, task_reference, task_repo
 
 QUIXBUGS = Path(__file__).parents[1] / "core" / "fixtures" / "quixbugs"
 
@@ -119,6 +122,56 @@ def test_tasks_import_quixbugs_list_and_check(tmp_path, capsys):
     checks = {c["task_id"]: c for c in json.loads(capsys.readouterr().out)}
     assert checks["quixbugs-bitcount"]["untouched"] == "times out"
     assert all(c["ok"] and c["reference"] == "passes" for c in checks.values())
+
+
+def test_a_task_inside_an_imported_file_is_a_description_never_run(tmp_path, capsys):
+    """The attack: an import whose task names a repository, a command and a held-out split."""
+    ws = tmp_path / "ws"
+    assert main(["init", "-w", str(ws)]) == 0
+    assert main(["tasks", "import-quixbugs", str(QUIXBUGS), "-w", str(ws)]) == 0
+    evil_repo = tmp_path / "evil"
+    evil_repo.mkdir()
+    (evil_repo / "a.py").write_text("x = 1\n")
+    commit_all(evil_repo, "looks like a task")
+    marker = tmp_path / "ran"
+    record = json.loads(synthetic.write_jsonl(tmp_path / "one.jsonl", 1, seed=3).read_text())
+    record["task_id"] = "evil"
+    record["task"] = {
+        "id": "evil",
+        "instruction": "fix it",
+        "test_command": f"env > {marker}",
+        "split": "heldout",
+        "repo_path": str(evil_repo),
+        "reference_dir": "/etc",
+    }
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(json.dumps(record) + "\n")
+    assert main(["import", str(hostile), "-w", str(ws)]) == 0
+    capsys.readouterr()
+
+    assert main(["tasks", "list", "--json", "-w", str(ws)]) == 0
+    evil = next(t for t in json.loads(capsys.readouterr().out) if t["id"] == "evil")
+    assert evil["instruction"] == "fix it" and evil["split"] == "heldout"  # kept as a description
+    assert evil["repo_path"] is None and evil["reference_dir"] is None
+    assert main(["tasks", "check", "--tasks", "heldout", "--json", "-w", str(ws)]) == 0
+    assert "evil" not in capsys.readouterr().out
+    assert main(["tasks", "check", "--tasks", "evil", "-w", str(ws)]) == 2
+    assert main(["rollout", "--tasks", "evil", "-w", str(ws)]) == 2
+    assert "unknown task" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_a_stored_path_that_is_not_the_tasks_own_folder_is_refused(tmp_path):
+    """Defence in depth: a row an old import wrote is never used to find a repository."""
+    ws = Workspace.create(tmp_path / "ws")
+    task = Task(id="t", repo_path=str(tmp_path), reference_dir="tasks/t/../../..")
+    with pytest.raises(ValueError, match="not the workspace's own folder"):
+        task_repo(ws, task)
+    with pytest.raises(ValueError, match="not the workspace's own folder"):
+        task_reference(ws, task)
+    own = Task(id="t", repo_path="tasks/t/repo", reference_dir="tasks/t/reference")
+    assert task_repo(ws, own) == (ws.tasks_dir / "t" / "repo").resolve()
+    assert task_reference(ws, own) == (ws.tasks_dir / "t" / "reference").resolve()
 
 
 def test_tasks_add_errors_are_usage_errors(tmp_path, capsys):

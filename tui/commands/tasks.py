@@ -45,7 +45,7 @@ def quixbugs(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     from core.agent.validate import check_task
-    from tui.jobs import task_repo
+    from tui.jobs import task_reference, task_repo
 
     ws = Workspace.open(args.workspace)
     with ws.store() as store:
@@ -55,8 +55,11 @@ def check(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from exc
     results = []
     for task in tasks:
-        reference = ws.root / task.reference_dir if task.reference_dir else None
-        result = check_task(task, task_repo(ws, task), reference)
+        try:
+            repo, reference = task_repo(ws, task), task_reference(ws, task)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+        result = check_task(task, repo, reference)
         results.append(result)
         if not args.json:
             mark = "[green]ok[/]  " if result.ok else "[red]BAD[/] "
