@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# SQLite stores 64-bit integers: a count or seed beyond them is refused where it is read, with
+# its field named, not at insert time where it would abort a whole import.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class ActionKind(StrEnum):
@@ -26,7 +31,7 @@ class ActionKind(StrEnum):
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class CandidateKind(StrEnum):
@@ -57,8 +62,8 @@ class Task(Model):
     instruction: str = ""
     test_command: str = ""
     allowed_globs: list[str] = Field(default_factory=list)  # empty: any file may be edited
-    diff_budget: int | None = None  # None: the config's default
-    step_limit: int | None = None
+    diff_budget: Int64 | None = None  # None: the config's default
+    step_limit: Int64 | None = None
     split: str = "train"  # train | heldout
     repo_path: str | None = None
     test_timeout_s: float = 30.0
@@ -95,15 +100,15 @@ class Action(Model):
 
 class Observation(Model):
     content: str = ""
-    exit_code: int | None = None
+    exit_code: Int64 | None = None
     error: bool = False  # the tool reported an error (bad path, bad edit, crash, timeout)
-    truncated_bytes: int = 0  # bytes cut from the middle on import (over the size cap)
+    truncated_bytes: Int64 = 0  # bytes cut from the middle on import (over the size cap)
 
 
 class Step(Model):
     """One assistant turn and what came back from the environment."""
 
-    index: int
+    index: Int64
     thought: str = ""
     tool_call: ToolCall | None = None  # None: the turn had no parseable tool call
     malformed: str | None = None  # why the turn was not a valid tool call
@@ -111,8 +116,8 @@ class Step(Model):
     observation: Observation | None = None
     started_at: float | None = None
     duration_s: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
+    tokens_in: Int64 | None = None
+    tokens_out: Int64 | None = None
 
 
 class Source(Model):
@@ -120,7 +125,7 @@ class Source(Model):
 
     path: str = ""
     format: str = ""
-    record: int = 0  # 1-based line (JSONL) or record number inside the file
+    record: Int64 = 0  # 1-based line (JSONL) or record number inside the file
 
 
 class Flag(Model):
@@ -131,19 +136,19 @@ class Flag(Model):
     message: str
     steps: list[int] = Field(default_factory=list)
     heuristic: bool = False
-    anchor: int | None = None  # the step the lesson lives at (see core.checks.registry.Finding)
+    anchor: Int64 | None = None  # the step the lesson lives at (see core.checks.registry.Finding)
 
 
 class Rollout(Model):
     id: str = ""  # content hash, set on import
     task_id: str
     policy: str = ""
-    seed: int | None = None
+    seed: Int64 | None = None
     source: Source = Field(default_factory=Source)
     started_at: datetime | None = None
     duration_s: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
+    tokens_in: Int64 | None = None
+    tokens_out: Int64 | None = None
     steps: list[Step] = Field(default_factory=list)
     final_diff: str = ""
     tests_passed: bool | None = None  # the final outcome on the task's own tests; None: unknown
@@ -154,7 +159,7 @@ class Rollout(Model):
     task: Task | None = None  # an embedded task definition, when the source carried one
     eval_id: str | None = None
     parent_id: str | None = None  # a branch: the rollout whose prefix it replayed
-    branch_step: int | None = None  # a branch: the first step it took on its own
+    branch_step: Int64 | None = None  # a branch: the first step it took on its own
     flags: list[Flag] = Field(default_factory=list)
     score: float = 0.0  # weighted sum of flags: lower is better
 

@@ -9,9 +9,11 @@ more than SQLite's writes, so the import scales with the cores.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import multiprocessing
 import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,10 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.checks import REGISTRY, CheckError, load_custom, run_checks, score
 from core.config import Config, ConfigError, check_ids
 from core.diffs import changed_lines
 from core.formats import FormatError, ReadOptions, detect, native, read_rollouts
+from core.formats.common import validation_message
 from core.schema import Rollout, Task
 from storage import rows
 from storage.store import Store
@@ -166,8 +171,8 @@ def _import_one(
     store: Store, path: Path, fmt: str, options: ReadOptions, checker: Checker, workers: int
 ) -> FileResult:
     result = FileResult(path=str(path))
-    if not path.is_file():
-        result.error = f"{path}: no such file"
+    result.error = _not_a_regular_file(path)
+    if result.error:
         return result
     try:
         digest = file_digest(path)
@@ -186,10 +191,36 @@ def _import_one(
         result.error = f"{path}: {exc}"
     except (OSError, UnicodeError) as exc:
         result.error = f"{path}: cannot read the file ({exc})"
+    except ValidationError as exc:  # a reader built a model from a value the schema refuses
+        result.error = f"{path}: {validation_message(exc)}"
+    except OverflowError:  # the schema bounds what reaches SQLite; this is the last guard
+        result.error = f"{path}: a number too large to store (SQLite holds 64-bit integers)"
     if result.error:
         result.imported = result.duplicates = 0
         result.warnings.clear()
     return result
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a file of rollouts, or None when it can.
+
+    Checked before opening: a FIFO would block the import forever, a folder is a slip of the
+    shell, and each gets a message that says which.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{path}: a loop of symbolic links, not a file"
+        if exc.errno == errno.ENOENT:
+            return f"{path}: " + ("a symbolic link to nothing" if path.is_symlink() else "no such file")
+        return f"{path}: cannot read the file ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"{path}: a folder, not a file (name the files in it, e.g. {path}/*.jsonl)"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{path}: {kind}, not a regular file"
 
 
 def _store_stream(

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.formats import FormatError, ReadOptions
-from core.schema import Observation, Step, ToolCall
+from core.schema import INT64_MAX, INT64_MIN, Observation, Step, ToolCall
 from core.text import clean_text
 
 
@@ -26,6 +26,8 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise FormatError(path, lineno, f"invalid JSON at column {exc.colno}: {exc.msg}") from exc
+            except ValueError as exc:  # Python refuses integers of over 4,300 digits
+                raise FormatError(path, lineno, _NUMBER_TOO_LONG) from exc
             yield lineno, scrub(value) if may_hold_surrogates(line) else value
 
 
@@ -35,8 +37,14 @@ def load_json(path: Path) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormatError(path, exc.lineno, f"invalid JSON at column {exc.colno}: {exc.msg}") from exc
+        why = f"invalid JSON at column {exc.colno}: {exc.msg}"
+        raise FormatError(path, None, why, line=exc.lineno) from exc
+    except ValueError as exc:
+        raise FormatError(path, None, _NUMBER_TOO_LONG) from exc
     return scrub(value) if may_hold_surrogates(text) else value
+
+
+_NUMBER_TOO_LONG = "a number of over 4,300 digits (no trajectory field holds one)"
 
 
 _SURROGATE_ESCAPE_RE = re.compile(r"\\[uU][dD][89a-fA-F]")
@@ -202,7 +210,9 @@ def int_or_none(value: Any) -> int | None:
 
     A bad token count is not worth dropping a user's whole file over.
     """
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX:
+        return value
+    return None  # SQLite stores 64-bit integers: a larger count is not a count
 
 
 def float_or_none(value: Any) -> float | None:

@@ -242,7 +242,8 @@ class _Reader:
             raise self.fail(f"{where}: an observation with no action waiting for it")
         code = int_or_none(extra.get("returncode"))
         if code is None and (match := RETURNCODE_RE.search(text)):
-            code = int(match.group(1))
+            digits = match.group(1)
+            code = int_or_none(int(digits)) if len(digits) <= 20 else None  # else not a code
         error = (
             step.malformed is not None
             or extra.get("interrupt_type") == "FormatError"

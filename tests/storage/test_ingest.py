@@ -72,3 +72,91 @@ def test_scores_are_weighted_sums_of_the_config(tmp_path, store, weights):
     for rollout_id, score in store.db.execute("SELECT id, score FROM rollouts"):
         expected = sum(config.checks.weight(f.check) for f in store.flags_of(rollout_id))
         assert score == pytest.approx(expected)
+
+
+def _native(tmp_path, name, edit):
+    import json
+
+    record = next(synthetic.records(1, seed=4))
+    edit(record)
+    path = tmp_path / name
+    path.write_text(json.dumps(record) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda r: r.update(tokens_in=2**64), "tokens_in"),
+        (lambda r: r.update(seed=2**63), "seed"),
+        (lambda r: r["steps"][0].update(tokens_out=-(2**70)), "steps.0.tokens_out"),
+        (lambda r: r["steps"][0]["observation"].update(exit_code=2**63), "steps.0.observation.exit_code"),
+        (lambda r: r.update(duration_s=float("inf")), "duration_s"),
+    ],
+)
+def test_numbers_sqlite_cannot_hold_are_refused_with_the_field_and_later_files_still_import(
+    tmp_path, store, edit, field
+):
+    bad = _native(tmp_path, "bad.jsonl", edit)
+    good = synthetic.write_jsonl(tmp_path / "good.jsonl", 3, seed=3)
+    report = import_files(store, [bad, good], Config())
+    assert [f.path for f in report.failed] == [str(bad)]
+    assert f"{bad}, record 1: {field}:" in report.failed[0].error
+    assert report.imported == 3 and store.scalar("SELECT count(*) FROM rollouts") == 3
+
+
+def test_a_number_of_thousands_of_digits_is_a_format_error_in_every_reader(tmp_path, store):
+    digits = "9" * 5000
+    native_text = synthetic.write_jsonl(tmp_path / "n.jsonl", 1, seed=3).read_text()
+    huge_native = tmp_path / "huge_native.jsonl"
+    huge_native.write_text(native_text.replace('"seed": ', f'"seed": {digits}, "x": ', 1))
+    huge_chat = tmp_path / "huge_chat.jsonl"
+    huge_chat.write_text('{"messages": [{"role": "user", "content": "hi"}], "n": ' + digits + "}\n")
+    report = import_files(store, [huge_native, huge_chat], Config())
+    errors = [f.error for f in report.failed]
+    assert errors[0].startswith(f"{huge_native}, record 1: ")
+    too_long = "a number of over 4,300 digits (no trajectory field holds one)"
+    assert errors[1] == f"{huge_chat}, record 1: {too_long}"
+
+
+def test_an_oversized_informational_count_in_another_harness_is_dropped_not_fatal(tmp_path, store):
+    import json
+
+    record = {
+        "messages": [
+            {"role": "user", "content": "fix it"},
+            {"role": "assistant", "content": "done", "usage": {"prompt_tokens": 2**64}},
+        ]
+    }
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    report = import_files(store, [path], Config(), fmt="openai")
+    assert report.imported == 1, [f.error for f in report.failed]
+    assert store.scalar("SELECT tokens_in FROM rollouts") is None
+
+
+def test_folders_fifos_loops_and_dangling_links_each_get_their_own_message(tmp_path, store):
+    import os
+
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
+    names = ["folder", "fifo", "loop_a", "dangling", "missing"]
+    report = import_files(store, [tmp_path / n for n in names], Config())
+    errors = [f.error.removeprefix(f"{tmp_path}/") for f in report.failed]
+    assert errors == [
+        "folder: a folder, not a file (name the files in it, e.g. " + f"{tmp_path}/folder/*.jsonl)",
+        "fifo: a FIFO, not a regular file",
+        "loop_a: a loop of symbolic links, not a file",
+        "dangling: a symbolic link to nothing",
+        "missing: no such file",
+    ]
+
+
+def test_a_whole_document_error_names_the_line_not_a_record(tmp_path, store):
+    path = tmp_path / "run.traj"
+    path.write_text('{\n  "trajectory": [\n    {"action": "ls",}\n  ]\n}\n')
+    report = import_files(store, [path], Config(), fmt="swe-agent")
+    assert report.failed[0].error.startswith(f"{path}, line 3: invalid JSON at column")

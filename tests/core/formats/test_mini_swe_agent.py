@@ -246,7 +246,7 @@ def test_huge_observation_is_capped(tmp_path: Path) -> None:
 def test_truncated_file(tmp_path: Path) -> None:
     path = tmp_path / "cut.traj.json"
     path.write_text(TOOLCALL.read_text()[:2000])
-    with pytest.raises(FormatError, match=r"cut\.traj\.json, record \d+: invalid JSON"):
+    with pytest.raises(FormatError, match=r"cut\.traj\.json, line \d+: invalid JSON"):
         rollout(path)
 
 

@@ -241,7 +241,7 @@ def test_truncated_line_names_the_file_and_line(tmp_path: Path) -> None:
 def test_truncated_json_document_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "cut.json"
     path.write_text(json.dumps({"messages": chat()}, indent=2)[:-40])
-    with pytest.raises(FormatError, match=r"cut\.json, record \d+: invalid JSON"):
+    with pytest.raises(FormatError, match=r"cut\.json, line \d+: invalid JSON"):
         rollouts(path)
 
 

@@ -157,7 +157,7 @@ def test_huge_observation_is_capped(tmp_path: Path) -> None:
 def test_truncated_file(tmp_path: Path) -> None:
     path = tmp_path / "cut.traj"
     path.write_text(SINGLE.read_text()[:3000])
-    with pytest.raises(FormatError, match=r"cut\.traj, record \d+: invalid JSON"):
+    with pytest.raises(FormatError, match=r"cut\.traj, line \d+: invalid JSON"):
         rollouts(path)
 
 
