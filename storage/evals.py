@@ -25,7 +25,7 @@ from core.checks import REGISTRY
 from core.config import Config, PolicyConfig
 from core.evaluate.compare import compare
 from core.schema import Task
-from storage.jobs import FINISHED, QUEUED, RUNNING, decode_job, update_job
+from storage.jobs import FINISHED, QUEUED, RUNNING, decode_job, process_started, update_job
 from storage.rows import now
 from storage.runs import RUN_ID
 from storage.store import Store
@@ -63,7 +63,16 @@ def update_eval(store: Store, eval_id: str, **fields: Any) -> None:
 
 
 def start_eval(store: Store, eval_id: str, pid: int) -> None:
-    update_eval(store, eval_id, status=RUNNING, pid=pid, heartbeat=now(), error=None, finished_at=None)
+    update_eval(
+        store,
+        eval_id,
+        status=RUNNING,
+        pid=pid,
+        pid_start=process_started(pid),
+        heartbeat=now(),
+        error=None,
+        finished_at=None,
+    )
 
 
 def end_eval(store: Store, eval_id: str, status: str, **fields: Any) -> None:
@@ -82,7 +91,8 @@ def get_eval(store: Store, eval_id: str) -> dict[str, Any] | None:
 def list_evals(store: Store) -> list[dict[str, Any]]:
     """Newest first, without their results (`get_eval` has them): a list refreshed every second
     must not parse every past comparison."""
-    columns = "id, run_id, status, pid, heartbeat, stage, done, total, config, log_path, error, created_at"
+    columns = "id, run_id, status, pid, pid_start, heartbeat, stage, done, total, config, log_path, error"
+    columns += ", created_at"
     return [
         _decode({**r, "result": None})
         for r in store.db.query(f"SELECT {columns} FROM evals ORDER BY created_at DESC, id DESC")

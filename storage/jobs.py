@@ -2,8 +2,10 @@
 
 A job runs in its own OS process and beats every few seconds from a thread with its own
 database connection, so a long tokenisation or reference pass still shows as alive. A row
-that says `running` whose beats stopped (the process was killed, the machine rebooted) is
-reported as `lost`: the TUI must never show a dead run as running.
+that says `running` whose beats stopped *and* whose process is gone (killed, the machine
+rebooted) is reported as `lost`: the TUI must never show a dead run as running, nor a live
+one as lost because another process held the write lock for a while. The process is known
+by its pid and its start time, so a pid the system gave to another process does not count.
 """
 
 from __future__ import annotations
@@ -54,18 +56,38 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def process_started(pid: int | None) -> str | None:
+    """When process `pid` started (clock ticks since boot, from /proc), or None where unknown."""
+    if not pid:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the name before ")" may hold spaces
+    return fields[19] if len(fields) > 19 else None
+
+
+def job_process_alive(row: dict[str, Any]) -> bool:
+    """Whether the process a job row names still runs: same pid, same start time."""
+    pid = row.get("pid")
+    if not pid_alive(pid):
+        return False
+    recorded, current = row.get("pid_start"), process_started(pid)
+    return not (recorded and current and recorded != current)
+
+
 def shown_status(row: dict[str, Any]) -> str:
-    """The status to show: `lost` for a running (or long-queued) job that stopped beating."""
+    """The status to show: `lost` for a running (or long-queued) job that stopped beating and
+    whose process is gone."""
     status = row["status"]
-    if status == RUNNING and _age_s(row.get("heartbeat")) > LOST_AFTER_S:
+    if status == RUNNING and _age_s(row.get("heartbeat")) > 2 * BEAT_EVERY_S and not job_process_alive(row):
         return LOST
     if (
-        status == RUNNING
-        and _age_s(row.get("heartbeat")) > 2 * BEAT_EVERY_S
-        and not pid_alive(row.get("pid"))
+        status == QUEUED
+        and _age_s(row.get("heartbeat") or row.get("created_at")) > QUEUED_LOST_AFTER_S
+        and not job_process_alive(row)
     ):
-        return LOST
-    if status == QUEUED and _age_s(row.get("heartbeat") or row.get("created_at")) > QUEUED_LOST_AFTER_S:
         return LOST
     return str(status)
 
@@ -112,7 +134,12 @@ def stop_job(row: dict[str, Any] | None, what: str) -> int:
 
 
 class Heartbeat:
-    """A daemon thread that stamps `table.heartbeat` for one job until stopped."""
+    """A daemon thread that stamps `table.heartbeat` for one job until stopped.
+
+    A beat that cannot get the write lock (an import holding it) or meets any other database
+    error is skipped, not fatal: the next beat tries again. Waiting longer than one beat for
+    the lock would only delay the beat after it.
+    """
 
     def __init__(self, db_path: Path, table: str, job_id: str, every_s: float = BEAT_EVERY_S) -> None:
         if table not in JOB_TABLES:
@@ -120,18 +147,32 @@ class Heartbeat:
         self.db_path, self.table, self.job_id, self.every_s = db_path, table, job_id, every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+        self.beats = self.missed = 0
+        self.last_error = ""
 
     def _run(self) -> None:
+        import sqlite3
+
         from storage.store import Store  # its own connection: sqlite3 connections stay in their thread
 
-        with Store(self.db_path) as store:
+        store: Store | None = None
+        try:
             while True:
-                with store.write():
-                    store.db.execute(
-                        f"UPDATE {self.table} SET heartbeat = ? WHERE id = ?", [now(), self.job_id]
-                    )
+                try:
+                    store = store or Store(self.db_path, busy_timeout_s=self.every_s)
+                    with store.write():
+                        store.db.execute(
+                            f"UPDATE {self.table} SET heartbeat = ? WHERE id = ?", [now(), self.job_id]
+                        )
+                    self.beats += 1
+                except sqlite3.Error as exc:
+                    self.missed += 1
+                    self.last_error = str(exc)
                 if self._stop.wait(self.every_s):
                     return
+        finally:
+            if store is not None:
+                store.close()
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()

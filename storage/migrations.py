@@ -180,6 +180,11 @@ MIGRATIONS: list[str] = [
     UPDATE tasks SET reference_dir = NULL
         WHERE reference_dir IS NOT NULL AND reference_dir != 'tasks/' || id || '/reference'
     """,
+    # 7: a job's process is its pid and its start time, so a reused pid is not taken for it.
+    """
+    ALTER TABLE runs ADD COLUMN pid_start TEXT;
+    ALTER TABLE evals ADD COLUMN pid_start TEXT
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

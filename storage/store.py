@@ -26,9 +26,9 @@ BUSY_TIMEOUT_S = 30.0
 class Store:
     """A small repository over the workspace database; the path is always passed in."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(str(self.path), timeout=busy_timeout_s)
         self.db = Database(conn)
         self.db.execute("PRAGMA journal_mode = WAL")
         # FULL: a confirmed label survives a power cut too, not only a killed process.
@@ -265,6 +265,7 @@ class Store:
     def evals(self) -> list[dict[str, Any]]:
         return list(
             self.db.query(
-                "SELECT id, run_id, status, pid, heartbeat, created_at FROM evals ORDER BY created_at"
+                "SELECT id, run_id, status, pid, pid_start, heartbeat, created_at"
+                " FROM evals ORDER BY created_at"
             )
         )

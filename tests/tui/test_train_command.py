@@ -99,6 +99,22 @@ def test_a_finished_or_unknown_run_cannot_be_resumed(labelled, capsys):
         assert "has finished" in capsys.readouterr().err
 
 
+def test_a_run_whose_process_lives_is_not_resumed_however_old_its_heartbeat(labelled, capsys):
+    """Two trainers on one run: the heartbeat was held up, the old process still trains."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        with labelled.store() as store:
+            run_id = runs.create_run(store, {"train": {"max_steps": 6}, "base_model": "models/tiny"}, "alive")
+            runs.start_run(store, run_id, sleeper.pid)
+            runs.update_run(store, run_id, heartbeat="2000-01-01T00:00:00+00:00")
+        assert main(["--train", "-w", str(labelled.root), "--resume", "alive"]) == 2
+        assert f"run alive is still running (pid {sleeper.pid})" in capsys.readouterr().err
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert next(r for r in run_rows(labelled) if r["id"] == "alive")["shown_status"] == "lost"
+
+
 def _wait_for_step(db_path, run_id, step, proc, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -24,7 +24,17 @@ from rich.markup import escape
 from core.config import Config, TrainConfig, apply_overrides
 from core.train.run import RunOutcome, RunSpec, TrainError, last_checkpoint
 from storage import runs, training
-from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Heartbeat, shown_status, stop_job
+from storage.jobs import (
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    Heartbeat,
+    job_process_alive,
+    shown_status,
+    stop_job,
+)
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
@@ -101,8 +111,10 @@ def _resume_settings(
         raise BadInput(
             f"run {args.resume} has finished; nothing to resume (its adapter: {row['adapter_path']})"
         )
-    if status == RUNNING and check_status:  # under accelerate the main process may have started it
-        raise BadInput(f"run {args.resume} is still running (pid {row['pid']})")
+    # Shown lost or not, a run whose process lives is not resumed: two trainers on one run.
+    # Under accelerate the main process may have started it (check_status is off there).
+    if check_status and (status == RUNNING or job_process_alive(row)) and row["pid"] != os.getpid():
+        raise BadInput(f"run {args.resume} is still running (pid {row['pid']}); stop it first")
     if not row["config"].get("train"):
         raise BadInput(f"run {args.resume} never started (no settings recorded); start a new run")
     config = Config(train=TrainConfig.model_validate(row["config"]["train"]))
