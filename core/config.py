@@ -177,6 +177,14 @@ class EvalConfig(Section):
     alpha: float = Field(default=0.05, gt=0, lt=1)  # significance level
 
 
+class SandboxConfig(Section):
+    """How model-written tests may run; see the README's isolation section."""
+
+    # With neither bubblewrap nor unprivileged user namespaces, test runs have rlimits alone: the
+    # hf and openai policies, whose model writes the code, refuse to run them unless this is true.
+    allow_unconfined: bool = False
+
+
 KEY_IDS = tuple(
     f"label.{name}" for name in ("left", "right", "both_good", "both_bad", "skip", "undo", "note")
 )
@@ -191,6 +199,7 @@ class Config(Section):
     branch: BranchConfig = Field(default_factory=BranchConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "label.left" = "a"
 
     @field_validator("keys")
@@ -352,6 +361,11 @@ tasks = "heldout"
 n = 8                   # rollouts per task and side
 seed = 1000             # the same seeds for base and tuned (common random numbers)
 alpha = 0.05
+
+[sandbox]
+# hf and openai refuse to run model-written tests where only rlimits confine them (no working
+# bubblewrap, no unprivileged user namespaces); true runs them anyway, unconfined.
+allow_unconfined = false
 
 [keys]
 # Labelling keys (no modifier needed): "label.left" = "1", "label.right" = "2",

@@ -4,6 +4,11 @@ Tool outputs carry NUL bytes, lone surrogates and megabytes of logs. They are st
 text with NULs replaced (SQLite and terminals both choke on them) and cut to a size cap
 that keeps the head and the tail, where test summaries and tracebacks live. ANSI escape
 codes are kept in storage (they are the truth) and stripped only for display.
+
+`visible` is the one boundary between data and a terminal: every string that came from a
+file, a model or a harness passes it before a widget, a Rich console or an error message
+shows it, so no data can set the window title (OSC 0/2), write the clipboard (OSC 52), plant
+a link (OSC 8), clear the screen (CSI) or reorder what is read (bidi overrides).
 """
 
 from __future__ import annotations
@@ -12,6 +17,12 @@ import re
 
 ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 NUL_REPLACEMENT = "\N{SYMBOL FOR NULL}"
+# C0 controls but tab and newline (CR rewrites a line), DEL, C1 (a terminal reads U+009B as CSI),
+# and the bidi embeddings, overrides and isolates of "Trojan Source".
+_UNSAFE = "".join(map(chr, [*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]))
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+UNSAFE_RE = re.compile(f"[{re.escape(_UNSAFE + _BIDI)}]")
+_VISIBLE = {ord(c): f"\\x{ord(c):02x}" for c in _UNSAFE} | {ord(c): f"\\u{ord(c):04x}" for c in _BIDI}
 
 
 def clean_text(value: str, max_bytes: int = 0) -> tuple[str, int]:
@@ -33,9 +44,15 @@ def clean_text(value: str, max_bytes: int = 0) -> tuple[str, int]:
     return f"{head}\n[… {cut} bytes cut by agentpref on import …]\n{tail}", cut
 
 
+def visible(value: str) -> str:
+    """`value` safe for a terminal: each control character written as its escape (ESC as
+    `\\x1b`, U+202E as `\\u202e`), so it is seen, never obeyed. Newline and tab are kept.
+
+    One regex search when nothing needs changing (the common case: it runs on every table row).
+    """
+    return value.translate(_VISIBLE) if UNSAFE_RE.search(value) else value
+
+
 def strip_ansi(value: str) -> str:
-    """Text for display: escape sequences removed, other control characters made visible."""
-    value = ANSI_RE.sub("", value)
-    return "".join(
-        ch if ch in "\n\t" or (ch >= " " and ch != "\x7f") else f"\\x{ord(ch):02x}" for ch in value
-    )
+    """Tool output for display: well-formed escape sequences (colours) dropped, the rest `visible`."""
+    return visible(ANSI_RE.sub("", value))

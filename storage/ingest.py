@@ -13,13 +13,15 @@ import errno
 import hashlib
 import multiprocessing
 import os
+import pickle
 import stat
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -180,10 +182,12 @@ def _import_one(
             result.already_imported = True
             return result
         result.format = detect(path) if fmt == "auto" else fmt
-        with store.write():
+        with tempfile.TemporaryFile(prefix="agentpref-import-") as spool:
             stream = _prepared_stream(path, result.format, options, checker, workers)
-            new_tasks = _store_stream(store, stream, result, checker)
-            store.record_import(digest, str(path), result.format, result.imported)
+            new_tasks, task_ids = _spool(stream, spool, result, checker)
+            _store_spool(store, spool, new_tasks, task_ids, result)
+            with store.write():
+                store.record_import(digest, str(path), result.format, result.imported)
         checker.tasks.update(new_tasks)
     except FormatError as exc:
         result.error = str(exc)
@@ -223,24 +227,19 @@ def _not_a_regular_file(path: Path) -> str | None:
     return f"{path}: {kind}, not a regular file"
 
 
-def _store_stream(
-    store: Store, stream: Iterator[rows.PreparedRollout], result: FileResult, checker: Checker
-) -> dict[str, Task]:
+def _spool(
+    stream: Iterator[rows.PreparedRollout], spool: BinaryIO, result: FileResult, checker: Checker
+) -> tuple[dict[str, Task], set[str]]:
+    """Parse and check the whole file into `spool`, a batch at a time, before anything is
+    written: a broken record stops the import with nothing stored and no lock ever taken."""
     batch: list[rows.PreparedRollout] = []
     task_ids: set[str] = set()
     new_tasks: dict[str, Task] = {}
-
-    def flush() -> None:
-        new = store.insert_rollouts(batch)
-        result.imported += new
-        result.duplicates += len(batch) - new
-        batch.clear()
-
     for item in stream:
         if item.task is not None and item.task_id not in checker.tasks and item.task_id not in new_tasks:
-            task = item.task.description()  # never runnable, whatever the reader let through
-            store.upsert_task(task)
-            new_tasks[item.task_id] = task
+            new_tasks[item.task_id] = (
+                item.task.description()
+            )  # never runnable, whatever the reader let through
         task_ids.add(item.task_id)
         for step, cut in item.truncations:
             result.warnings.append(
@@ -249,10 +248,35 @@ def _store_stream(
             )
         batch.append(item)
         if len(batch) >= BATCH:
-            flush()
-    flush()
-    store.ensure_tasks(task_ids)
-    return new_tasks  # known to the checker only once the file's transaction has committed
+            pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            batch = []
+    if batch:
+        pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
+    return new_tasks, task_ids
+
+
+def _store_spool(
+    store: Store, spool: BinaryIO, new_tasks: dict[str, Task], task_ids: set[str], result: FileResult
+) -> None:
+    """Write the checked rollouts one batch per transaction, so the write lock is held for a
+    moment at a time and the labelling screen, a training run's heartbeat and other imports
+    get in between. The file counts as imported only after its last batch (`record_import`):
+    an import killed half-way is completed by running it again (stored rollouts are skipped)."""
+    with store.write():
+        for task in new_tasks.values():
+            existing = store.task(task.id)
+            if existing is None or _placeholder(existing):  # another process may have added it since
+                store.upsert_task(task)
+        store.ensure_tasks(task_ids)
+    spool.seek(0)
+    while True:
+        try:
+            batch: list[rows.PreparedRollout] = pickle.load(spool)
+        except EOFError:
+            return
+        new = store.insert_rollouts(batch)  # its own short transaction
+        result.imported += new
+        result.duplicates += len(batch) - new
 
 
 def _prepared_stream(

@@ -44,7 +44,8 @@ def _age_s(stamp: str | None) -> float:
 
 
 def pid_alive(pid: int | None) -> bool:
-    """Whether `pid` exists on this machine (a job row may come from another host: unknown is alive)."""
+    """Whether `pid` runs on this machine (a job row may come from another host: unknown is
+    alive). A zombie (a finished child its parent has not reaped yet) is not alive."""
     if not pid:
         return False
     try:
@@ -53,19 +54,23 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    stat = _proc_stat(pid)
+    return stat is None or stat[0] != "Z"
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the process name (state first), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()  # the name before ")" may hold spaces
 
 
 def process_started(pid: int | None) -> str | None:
     """When process `pid` started (clock ticks since boot, from /proc), or None where unknown."""
-    if not pid:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()  # the name before ")" may hold spaces
-    return fields[19] if len(fields) > 19 else None
+    fields = _proc_stat(pid) if pid else None
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def job_process_alive(row: dict[str, Any]) -> bool:

@@ -2,8 +2,10 @@
 
 The side each rollout is shown on comes from a hash of the pair id, not from which one the
 checks prefer, so position never hints at the proposal; it is the same after a restart, so
-a resumed session shows each pair as before. Every decision is committed by the store the
-moment it is made; undo removes it again, up to the last `UNDO_DEPTH` decisions.
+a resumed session shows each pair as before. Without a writer every decision is committed
+before `decide` returns; with one (the TUI) it is handed to a `DecisionWriter` and is pending
+until committed, so a held write lock never stalls a key press. Undo removes a decision again,
+up to the last `UNDO_DEPTH` decisions.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 from core.schema import Decision, Pair, Preference, PreferenceSource, Rollout
 from storage import rows
+from storage.decision_writer import DecisionWriter
 from storage.store import Store
 
 UNDO_DEPTH = 10
@@ -34,6 +37,7 @@ class Progress:
     done: int
     remaining: int
     by_task: dict[str, tuple[int, int]]  # task -> (decided, total)
+    pending: int = 0  # decisions and undos handed to the writer, not yet committed
 
 
 def left_is_chosen(pair_id: int) -> bool:
@@ -45,13 +49,19 @@ class LabelSession:
     store: Store
     labeler: str = "human"
     history: list[Preference] = field(default_factory=list)  # this session's decisions, newest last
+    writer: DecisionWriter | None = None  # None: decide() commits before it returns
 
     def next_pending(self) -> Pair | None:
-        """The first pair nobody decided yet, task by task: where a restart resumes."""
+        """The first pair nobody decided yet, task by task: where a restart resumes. A pair
+        whose decision is still on its way to the database is not offered again."""
+        waiting = sorted(self.writer.pending_pairs()) if self.writer else []
+        marks = ", ".join("?" * len(waiting))
         row = next(
             self.store.db.query(
                 "SELECT * FROM pairs WHERE id NOT IN (SELECT pair_id FROM preferences)"
-                " ORDER BY task_id, id LIMIT 1"
+                + (f" AND id NOT IN ({marks})" if waiting else "")
+                + " ORDER BY task_id, id LIMIT 1",
+                waiting,
             ),
             None,
         )
@@ -68,21 +78,24 @@ class LabelSession:
     def decide(
         self, shown: ShownPair, decision: str, tags: list[str] | None = None, note: str = ""
     ) -> Preference:
-        """`decision`: left, right, both_good, both_bad or skip. Committed before it returns."""
+        """`decision`: left, right, both_good, both_bad or skip. Committed before it returns,
+        or handed to the writer."""
         chosen = {"left": shown.left.id, "right": shown.right.id}.get(decision)
         kind = Decision.PREFER if chosen else Decision(decision)
-        pref = self.store.record_preference(
-            Preference(
-                pair_id=shown.pair.id or 0,
-                decision=kind,
-                chosen_id=chosen,
-                source=PreferenceSource.HUMAN,
-                labeler=self.labeler,
-                tags=tags or [],
-                note=note,
-                left_id=shown.left.id,
-            )
+        pref = Preference(
+            pair_id=shown.pair.id or 0,
+            decision=kind,
+            chosen_id=chosen,
+            source=PreferenceSource.HUMAN,
+            labeler=self.labeler,
+            tags=tags or [],
+            note=note,
+            left_id=shown.left.id,
         )
+        if self.writer is not None:
+            self.writer.record(pref)
+        else:
+            pref = self.store.record_preference(pref)
         self.history = [*self.history, pref][-UNDO_DEPTH:]
         return pref
 
@@ -91,7 +104,11 @@ class LabelSession:
         if not self.history:
             return None
         last = self.history.pop()
-        self.store.remove_preference(last.pair_id, PreferenceSource.HUMAN)
+        if self.writer is not None:
+            self.writer.remove(last.pair_id)
+        else:
+            with self.store.write():
+                self.store.remove_preference(last.pair_id, PreferenceSource.HUMAN)
         return self.store.pair(last.pair_id)
 
     def progress(self) -> Progress:
@@ -103,4 +120,6 @@ class LabelSession:
         for task_id, total, decided in rows:
             by_task[task_id] = (decided, total)
         done = sum(d for d, _ in by_task.values())
-        return Progress(done=done, remaining=sum(t for _, t in by_task.values()) - done, by_task=by_task)
+        pending = self.writer.pending if self.writer else 0
+        total = sum(t for _, t in by_task.values())
+        return Progress(done=done, remaining=total - done, by_task=by_task, pending=pending)

@@ -7,6 +7,7 @@ short transaction, and every human decision is committed the moment it is made.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,23 +19,58 @@ from core.actions import classify_steps
 from core.prefix import step_keys
 from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task, ToolCall
 from storage import rows
+from storage.health import DatabaseDamaged, open_read_only
 from storage.migrations import migrate, write_transaction
 
 BUSY_TIMEOUT_S = 30.0
 
 
+class ReadOnlyWorkspace(ValueError):
+    """A write asked of a database this process may only read."""
+
+
 class Store:
-    """A small repository over the workspace database; the path is always passed in."""
+    """A small repository over the workspace database; the path is always passed in.
+
+    A database this process cannot write (a read-only mount, another user's files) is opened
+    read-only: browsing works, and the first write says why it cannot happen. A damaged file
+    is reported as `DatabaseDamaged` with its path, never as a raw SQLite error.
+    """
 
     def __init__(self, path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
-        conn = sqlite3.connect(str(self.path), timeout=busy_timeout_s)
-        self.db = Database(conn)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        # FULL: a confirmed label survives a power cut too, not only a killed process.
-        self.db.execute("PRAGMA synchronous = FULL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        migrate(self.db)
+        self.read_only = self.path.exists() and not (
+            os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        )
+        try:
+            self.db = Database(self._connect(busy_timeout_s))
+            if self.read_only:
+                self._check_schema()
+                return
+            self.db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a confirmed label survives a power cut too, not only a killed process.
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            migrate(self.db)
+        except sqlite3.OperationalError:  # locked, busy, cannot open: contention, not damage
+            raise
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+            raise DatabaseDamaged(self.path, str(exc)) from exc
+
+    def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
+        if self.read_only:
+            return open_read_only(self.path, busy_timeout_s)
+        return sqlite3.connect(str(self.path), timeout=busy_timeout_s)
+
+    def _check_schema(self) -> None:
+        from storage.migrations import LATEST, version
+
+        found = version(self.db)
+        if found != LATEST:
+            raise ReadOnlyWorkspace(
+                f"{self.path} is read-only and at schema version {found}; this agentpref needs "
+                f"{LATEST}: open it once where it is writable"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -47,6 +83,11 @@ class Store:
 
     def write(self):  # type: ignore[no-untyped-def]
         """A write transaction that waits for the lock (see `write_transaction`)."""
+        if self.read_only:
+            raise ReadOnlyWorkspace(
+                f"{self.path.parent} is read-only: browsing and `status` work, but nothing can be "
+                "stored (decisions, imports, runs); use a writable copy of the workspace"
+            )
         return write_transaction(self.db)
 
     def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:

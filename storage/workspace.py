@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, Config, load_config
+from storage.health import quick_check
 from storage.store import Store
 
 DB_NAME = "agentpref.db"
@@ -54,11 +55,15 @@ class Workspace:
 
     @classmethod
     def open(cls, root: Path) -> Workspace:
+        """An existing workspace whose database passed a quick check (DatabaseDamaged if not)."""
         ws = cls(Path(root))
         if not ws.db_path.exists():
             raise WorkspaceError(
                 f"no workspace at {ws.root} (no {DB_NAME}): create one with `agentpref-tui init -w {ws.root}`"
             )
+        if not ws.db_path.is_file():
+            raise WorkspaceError(f"{ws.db_path} is not a file")
+        quick_check(ws.db_path)
         return ws
 
     def to_stored(self, path: Path) -> str:

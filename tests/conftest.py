@@ -48,3 +48,23 @@ def make_rollout(
         flags=flag_models,
         score=float(len(flag_models)) if score is None else score,
     )
+
+
+@pytest.fixture
+def force_isolation(monkeypatch: pytest.MonkeyPatch):
+    """`force(mode)`: the probes say only `mode` (and rlimits) works here, until the test ends.
+
+    This is config logic under test, not the sandbox: nothing is run in the forced mode.
+    """
+    from core.agent import confinement
+
+    probes = (confinement.isolation, confinement.works)
+
+    def force(mode: str) -> None:
+        for probe in probes:
+            probe.cache_clear()
+        monkeypatch.setattr(confinement, "works", lambda m: m in (mode, confinement.RLIMITS))
+
+    yield force
+    for probe in probes:
+        probe.cache_clear()

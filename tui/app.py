@@ -15,14 +15,19 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from core.text import strip_ansi
+from core.text import strip_ansi, visible
+from storage.decision_writer import DecisionWriter, Outcome
 from storage.labelling import LabelSession
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.keys import keymap
+from tui.screens.worker_errors import report_failure
+
+STORE_ON_EXIT_S = 300.0  # on quit, how long to keep retrying decisions another process holds up
 
 
 class AgentPrefApp(App[None]):
@@ -42,7 +47,9 @@ class AgentPrefApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.store = Store(workspace.db_path)
-        self.session = LabelSession(self.store, labeler=labeler)
+        # Decisions are written off the event loop: a held write lock never stalls a key.
+        self.decisions = DecisionWriter(workspace.db_path, self._post_decided)
+        self.session = LabelSession(self.store, labeler=labeler, writer=self.decisions)
         self.set_keymap(keymap(workspace.config()))
 
     def on_mount(self) -> None:
@@ -54,9 +61,36 @@ class AgentPrefApp(App[None]):
             self.action_label()
         else:
             self.action_rollouts()
+        self.warn_if_unconfined()
+
+    @work(thread=True, exit_on_error=False, group="sandbox", description="probing the sandbox")
+    def warn_if_unconfined(self) -> None:
+        """A banner that stays until dismissed when test runs would be confined by rlimits only
+        (the probe runs a process: off the event loop)."""
+        from core.agent.confinement import HOW_TO_CONFINE, RLIMITS, UNCONFINED, isolation
+
+        if isolation() == RLIMITS:
+            message = f"{UNCONFINED}. For a sandbox, {HOW_TO_CONFINE}."
+            self.call_from_thread(self.notify, message, title="unconfined", severity="warning", timeout=86400)
 
     def on_unmount(self) -> None:
+        self.decisions.close(timeout_s=STORE_ON_EXIT_S)  # what was decided reaches the database
         self.store.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text made `visible`: messages carry ids, paths and error
+        texts from data, which must neither drive the terminal nor be read as markup."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def action_rollouts(self) -> None:
         from tui.screens.rollouts import RolloutsScreen
@@ -160,12 +194,35 @@ class AgentPrefApp(App[None]):
 
     def on_agent_pref_app_branched(self, message: Branched) -> None:
         if message.refused:
-            self.notify(strip_ansi("; ".join(message.refused)), severity="error", timeout=10, markup=False)
+            self.notify(strip_ansi("; ".join(message.refused)), severity="error", timeout=10)
             return
         if not message.stored:
             self.notify(f"step {message.step + 1} was branched before: its branches are stored already")
             return
         self.notify(f"{message.stored} new branches of step {message.step + 1}: press m to mine their pairs")
+
+    class Decided(Message):
+        """The writer committed a decision or undo, or gave it up (posted from its thread)."""
+
+        def __init__(self, outcome: Outcome) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    def _post_decided(self, outcome: Outcome) -> None:
+        self.post_message(self.Decided(outcome))  # thread-safe: the writer's thread calls this
+
+    def on_agent_pref_app_decided(self, message: Decided) -> None:
+        from tui.screens.label import LabelScreen
+
+        outcome = message.outcome
+        if not outcome.stored:
+            self.notify(
+                f"the decision on pair #{outcome.pair_id} was not stored: {outcome.error}",
+                severity="error",
+                timeout=10,
+            )
+        if isinstance(self.screen, LabelScreen):
+            self.screen.decision_settled(outcome)
 
     class Mined(Message):
         def __init__(self, proposals: int, added: int) -> None:
@@ -180,11 +237,8 @@ class AgentPrefApp(App[None]):
             self.screen.next_pair()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures are shown."""
-        if event.state is WorkerState.ERROR:
-            self.notify(
-                f"{event.worker.description} failed: {event.worker.error}", severity="error", timeout=10
-            )
+        """The app's own workers; screens report theirs (see tui.screens.worker_errors)."""
+        report_failure(event, self)
 
     def action_pop_or_rollouts(self) -> None:
         self.action_rollouts()
@@ -195,5 +249,7 @@ def make_app(workspace: Path, labeler: str = "human") -> AgentPrefApp:
 
 
 def run_app(workspace: Path) -> int:
-    make_app(workspace).run()
-    return 0
+    """Exit status 1 when the app died of an error (Textual has printed the traceback)."""
+    app = make_app(workspace)
+    app.run()
+    return app.return_code or 0

@@ -9,23 +9,56 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
+from rich.segment import Segment
+from rich.text import Text
 
 from core.config import ConfigError
 from core.export import Granularity
 from core.formats import FORMAT_NAMES
+from core.text import UNSAFE_RE, visible
+from storage.health import DatabaseDamaged
 from storage.migrations import SchemaError
-from storage.workspace import WorkspaceError
+from storage.store import ReadOnlyWorkspace
+from storage.workspace import DB_NAME, WorkspaceError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_WORKSPACE = os.environ.get("AGENTPREF_WORKSPACE", ".")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+class SafeConsole(Console):
+    """A console whose every string passes `core.text.visible`, so no data it prints (ids, file
+    names, reasons, error messages) can drive the terminal. Strings are made visible before
+    layout (tables stay aligned); every rendered segment is checked again, which covers `Text`
+    built by hand and progress bars. Rich's own control segments (cursor moves) pass as made.
+
+    Markup is not escaped here: interpolate data into markup through `rich.markup.escape`.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(visible(text), **kwargs)
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or not UNSAFE_RE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(visible(segment.text), segment.style)
+
+
+out = SafeConsole(highlight=False)
+err = SafeConsole(stderr=True, highlight=False)
+
+
+def emit(text: str) -> None:
+    """Plain text for pipes and files (JSON, Markdown): unstyled, but still made `visible`."""
+    print(visible(text))
 
 
 class BadInput(Exception):
@@ -134,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
     shown.add_argument("--markdown", action="store_true", help="a Markdown report for pasting")
 
+    p = command("doctor", "check the workspace database in full; recover what is readable into a new file")
+    p.add_argument(
+        "--recover", type=Path, metavar="NEW_DB", help="copy every readable row into this new file"
+    )
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+
     p = command("status", "counts of tasks, rollouts, flags, proposals, preferences, runs")
     p.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
 
@@ -197,16 +236,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return dispatch(args)
-    except (BadInput, WorkspaceError, ConfigError, SchemaError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
-        return EXIT_BAD_INPUT
+    except (BadInput, WorkspaceError, ConfigError, SchemaError, ReadOnlyWorkspace) as exc:
+        return _error(exc, EXIT_BAD_INPUT)
+    except DatabaseDamaged as exc:
+        return _error(exc, EXIT_FAILURE)
+    except sqlite3.DatabaseError as exc:  # damage found past the open-time check, or a read-only file
+        db = Path(getattr(args, "workspace", ".")) / DB_NAME
+        if "readonly" in str(exc):
+            return _error(f"{db} cannot be written ({exc})", EXIT_BAD_INPUT)
+        return _error(DatabaseDamaged(db, str(exc)), EXIT_FAILURE)
     except KeyboardInterrupt:
         err.print("interrupted")
         return EXIT_FAILURE
 
 
+def _error(exc: object, code: int) -> int:
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+    return code
+
+
 def dispatch(args: argparse.Namespace) -> int:
-    from tui.commands import data, evaluate, rollout, tasks, train, workspace
+    from tui.commands import data, doctor, evaluate, rollout, tasks, train, workspace
 
     handlers = {
         "init": workspace.init,
@@ -215,6 +265,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "label": data.label,
         "export": data.export,
         "status": data.status,
+        "doctor": doctor.doctor,
         "rollout": rollout.rollout,
         "branch": rollout.branch,
         "train": train.train,

@@ -83,7 +83,7 @@ def run_rollout_job(
 ) -> RolloutSummary:
     """Roll the configured policy (or `policy_config`) out, storing and checking each rollout."""
     config = ws.config()
-    policy = build_policy(policy_config or config.policy, ws.root, adapter)
+    policy = build_policy(policy_config or config.policy, ws.root, adapter, config.sandbox.allow_unconfined)
     jobs = jobs_for([(t, task_repo(ws, t)) for t in tasks], n, seed)
     stop = stop or threading.Event()
     with ws.store() as store:
@@ -127,7 +127,7 @@ def run_branch_job(
     config = ws.config()
     n = n or config.branch.n
     stop = stop or threading.Event()
-    policy = build_policy(config.policy, ws.root)
+    policy = build_policy(config.policy, ws.root, allow_unconfined=config.sandbox.allow_unconfined)
     summary = BranchSummary(points=len(points), stored=0)
     with ws.store() as store:
         tasks = {t.id: t for t in store.tasks() if t.repo_path}

@@ -14,13 +14,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.agent.confinement import HOW_TO_CONFINE, RLIMITS, UNCONFINED, isolation
 from core.agent.env import TaskEnv
+from core.agent.model import ModelError
 from core.config import PolicyConfig
 from core.schema import Step, ToolCall
+
+# The policies whose model writes the code that `run_tests` executes. `scored` only picks among
+# edits the task's author wrote, so it runs wherever the rest of the harness does.
+MODEL_WRITTEN = ("hf", "openai")
 
 
 class PolicyError(RuntimeError):
     """The policy could not produce a turn (an endpoint down, a model that crashed)."""
+
+
+class UnconfinedError(ModelError):
+    """A model would write code that runs with rlimits alone, and the config does not allow it.
+
+    A ModelError, so the CLI and the evaluation report it as they report a model that cannot
+    be used here.
+    """
 
 
 @dataclass(frozen=True)
@@ -45,8 +59,26 @@ def rollout_seed(base: int, task_id: str, index: int) -> int:
     return int.from_bytes(digest, "big") >> 1  # 63 bits: SQLite integers are signed
 
 
-def build_policy(cfg: PolicyConfig, workspace_root: Path, adapter: Path | None = None) -> Policy:
-    """The configured policy; `adapter` (a run's output) overrides the config's adapter."""
+def check_confinement(kind: str, allow_unconfined: bool) -> None:
+    """Raise UnconfinedError if a `kind` policy's tests would run unconfined without leave."""
+    if kind not in MODEL_WRITTEN or allow_unconfined or isolation() != RLIMITS:
+        return
+    raise UnconfinedError(
+        f"the {kind} policy's model writes the code its test runs execute, and {UNCONFINED}. "
+        f"To confine them, {HOW_TO_CONFINE}. To run them unconfined anyway, set "
+        "`allow_unconfined = true` under [sandbox] in agentpref.toml"
+    )
+
+
+def build_policy(
+    cfg: PolicyConfig, workspace_root: Path, adapter: Path | None = None, allow_unconfined: bool = False
+) -> Policy:
+    """The configured policy; `adapter` (a run's output) overrides the config's adapter.
+
+    `allow_unconfined` is `[sandbox] allow_unconfined`: without it, `hf` and `openai` are refused
+    (before any model loads) where test runs would have rlimits alone.
+    """
+    check_confinement(cfg.kind, allow_unconfined)
     if cfg.kind == "openai":
         from core.agent.openai_policy import OpenAIPolicy
 

@@ -8,22 +8,20 @@ print a gigabyte, fill the disk or eat the memory. `run_command` bounds all of t
   and no core files (a crashing extension must not drop a core dump into the worktree);
 - output: stdout and stderr merged, read in chunks, only the head and the tail kept in memory;
 - environment: a fixed allow-list, with a fresh HOME/TMPDIR that is removed afterwards;
-- bubblewrap, when it works here: everything outside the worktree is read-only, /tmp is
-  private, there is no network, and a private PID namespace means no process survives the kill.
-
-Without bubblewrap (containers often lack user namespaces) only the rlimits apply: the command
-can then write wherever the user can and reach the network, and a process that calls setsid()
-itself leaves the process group and survives the kill. `isolation()` says which is in force.
+- confinement, the best that works here (see `core.agent.confinement`): bubblewrap, else
+  Linux namespaces through unshare(1), each with a private PID namespace (no process survives
+  the run, setsid() or not), no network, a private /tmp and /proc, and `read_only` paths
+  mounted read-only; else none, and a process that calls setsid() itself leaves the process
+  group and survives the kill. `isolation()` says which is in force.
 
 Background processes never outlive the command: once the main process exits, whatever is left
 of its process group is killed too (a server started by a test would otherwise hold the output
-pipe open forever). POSIX only; the rlimits and bubblewrap are Linux behaviour.
+pipe open forever). POSIX only; the rlimits and the confinement are Linux behaviour.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import resource
@@ -35,23 +33,37 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-BUBBLEWRAP = "bubblewrap"
-RLIMITS = "rlimits"
+from core.agent.confinement import (
+    BASE_PATH,
+    BUBBLEWRAP,
+    BWRAP,
+    MODES,
+    NAMESPACES,
+    RLIMITS,
+    confined_argv,
+    isolation,
+)
+
+__all__ = [
+    "BUBBLEWRAP",
+    "BWRAP",
+    "MODES",
+    "NAMESPACES",
+    "RLIMITS",
+    "CommandResult",
+    "Limits",
+    "isolation",
+    "run_command",
+]
 
 _CHUNK_BYTES = 64 * 1024
 _POLL_S = 0.05  # how often the exit and the deadline are checked while output is quiet
 _DRAIN_GRACE_S = 2.0  # after the kill, how long to wait for the pipe to close
-_PROBE_TIMEOUT_S = 10.0
-_BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _PYTHON_WORD = re.compile(r"^(\s*)python3?(?=\s|$)")
-# Private /tmp, then the namespaces; the probe runs exactly these so a half-working bwrap
-# (e.g. no permission to set up the loopback of a new network namespace) is caught up front.
-_BWRAP_ROOT = ("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
-_BWRAP_NAMESPACES = ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session")
 _SIGNAL_REASONS = {
     signal.SIGXFSZ: "file size limit",
     signal.SIGXCPU: "CPU time limit",
@@ -97,42 +109,12 @@ class CommandResult:
     isolation: str
 
 
-@functools.cache
-def _bwrap_path() -> str | None:
-    return shutil.which("bwrap")
-
-
-@functools.cache
-def isolation() -> str:
-    """`"bubblewrap"` if bwrap is installed and can build the sandbox here, else `"rlimits"`.
-
-    Probed once per process: a bwrap that exists but fails (no user namespaces in a container)
-    must not fail every command, it means falling back to the rlimits alone.
-    """
-    bwrap = _bwrap_path()
-    if bwrap is None:
-        return RLIMITS
-    probe = [bwrap, *_BWRAP_ROOT, *_BWRAP_NAMESPACES, "--", "true"]
-    try:
-        done = subprocess.run(
-            probe,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={"PATH": _BASE_PATH},
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return RLIMITS
-    return BUBBLEWRAP if done.returncode == 0 else RLIMITS
-
-
 def run_command(
     command: str,
     cwd: Path,
     limits: Limits = Limits(),
     extra_env: Mapping[str, str] | None = None,
+    read_only: Sequence[Path] = (),
 ) -> CommandResult:
     """Run the shell string `command` with `/bin/sh -c` in `cwd`, within `limits`.
 
@@ -144,6 +126,9 @@ def run_command(
     afterwards), LANG and LC_ALL (C.UTF-8), PYTHONDONTWRITEBYTECODE=1 and PYTHONHASHSEED=0,
     then `extra_env` on top: no tokens, proxies or VIRTUAL_ENV leak from this process.
 
+    `read_only` paths stay readable but cannot be written (mounted read-only) where the command
+    is confined; in rlimits mode nothing can protect them.
+
     The limits are set with `preexec_fn`, which Python documents as unsafe with threads; the
     function does nothing there but call setrlimit with values computed beforehand.
     """
@@ -151,11 +136,16 @@ def run_command(
     if not cwd.is_dir():
         raise NotADirectoryError(f"cwd is not a directory: {cwd}")
     mode = isolation()
-    home = Path(tempfile.mkdtemp(prefix="agentpref-sandbox-"))
+    shell = ["/bin/sh", "-c", _resolve_python(command)]
+    protected = [Path(path).resolve() for path in read_only]
+    box = Path(tempfile.mkdtemp(prefix="agentpref-sandbox-")).resolve()
+    home, scratch = box / "home", box / "scratch"  # the command's HOME; the wrapper's own files
     try:
+        home.mkdir()
+        scratch.mkdir()
         start = time.monotonic()
         proc = subprocess.Popen(
-            _argv(command, cwd, home, mode),
+            confined_argv(mode, shell, cwd, home, scratch, protected),
             cwd=cwd,
             env=_environment(home, extra_env),
             stdin=subprocess.DEVNULL,
@@ -175,20 +165,8 @@ def run_command(
             returncode = proc.wait()
         duration = time.monotonic() - start
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(box, ignore_errors=True)
     return _result(sink, returncode, timed_out, limits, duration, mode)
-
-
-def _argv(command: str, cwd: Path, home: Path, mode: str) -> list[str]:
-    shell = ["/bin/sh", "-c", _resolve_python(command)]
-    bwrap = _bwrap_path()
-    if mode != BUBBLEWRAP or bwrap is None:
-        return shell
-    binds: list[str] = []
-    for path in _interpreter_under_tmp():
-        binds += ["--ro-bind", path, path]
-    binds += ["--bind", str(cwd), str(cwd), "--bind", str(home), str(home)]
-    return [bwrap, *_BWRAP_ROOT, *binds, *_BWRAP_NAMESPACES, "--chdir", str(cwd), "--", *shell]
 
 
 def _resolve_python(command: str) -> str:
@@ -196,15 +174,9 @@ def _resolve_python(command: str) -> str:
     return _PYTHON_WORD.sub(lambda m: m.group(1) + shlex.quote(sys.executable), command, count=1)
 
 
-def _interpreter_under_tmp() -> list[str]:
-    """This interpreter's prefixes that bubblewrap's private /tmp would hide (a venv made in /tmp)."""
-    tmp = Path("/tmp")
-    return sorted({prefix for prefix in (sys.prefix, sys.base_prefix) if Path(prefix).is_relative_to(tmp)})
-
-
 def _environment(home: Path, extra_env: Mapping[str, str] | None) -> dict[str, str]:
     env = {
-        "PATH": f"{Path(sys.executable).parent}:{_BASE_PATH}",
+        "PATH": f"{Path(sys.executable).parent}:{BASE_PATH}",
         "HOME": str(home),
         "TMPDIR": str(home),
         "LANG": "C.UTF-8",
@@ -384,7 +356,8 @@ def _result(
 def _signal_note(exit_code: int) -> str | None:
     """`[killed by SIGXFSZ: file size limit]` for 128 + N, read as the shell's "killed by signal N".
 
-    Exit codes of this form also come from a shell or bwrap reporting a child's death, so the
+    Exit codes of this form also come from a shell or bwrap reporting a child's death (the
+    namespaces mode's pid 1 is such a shell), so the
     note does not depend on how many layers sat between this process and the one that died.
     """
     if not 128 < exit_code < 128 + signal.NSIG:

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core.agent.env import TEST_ENV, TaskEnv
-from core.agent.sandbox import CommandResult, run_command
+from core.agent.env import TaskEnv
+from core.agent.sandbox import CommandResult
 from core.schema import CandidateKind, Task
 
 # pytest's own exit codes for a command that ran but tested nothing useful
@@ -41,13 +41,13 @@ def _outcome(result: CommandResult) -> str:
 
 def check_task(task: Task, repo: Path, reference_dir: Path | None) -> TaskCheck:
     with TaskEnv(task, repo) as env:
-        before = run_command(task.test_command, env.worktree, env.limits, TEST_ENV)
+        before = env.run_test_command()
     untouched = _outcome(before)
     reference, detail = "none", ""
     with TaskEnv(task, repo) as env:
         applied = _apply_reference(task, env, reference_dir)
         if applied:
-            after = run_command(task.test_command, env.worktree, env.limits, TEST_ENV)
+            after = env.run_test_command()
             reference = _outcome(after)
             if reference != "passes":
                 detail = _last_lines(after.output)

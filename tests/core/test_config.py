@@ -49,3 +49,14 @@ def test_unknown_check_ids_in_weights_or_disabled_are_errors():
     )
     with pytest.raises(ConfigError, match=r"unknown check\(s\) tests\.neverrun"):
         check_ids(config, {"loop.repeat", "tests.never_run"})
+
+
+def test_the_sandbox_section_defaults_to_refusing_unconfined_runs(tmp_path):
+    assert Config().sandbox.allow_unconfined is False
+    assert "[sandbox]\n" in DEFAULT_CONFIG_TEXT
+    path = tmp_path / "agentpref.toml"
+    path.write_text("[sandbox]\nallow_unconfined = true\n")
+    assert load_config(path).sandbox.allow_unconfined is True
+    path.write_text("[sandbox]\nallow_unconfind = true\n")
+    with pytest.raises(ConfigError, match=r"sandbox\.allow_unconfind"):
+        load_config(path)

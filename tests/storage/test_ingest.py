@@ -160,3 +160,42 @@ def test_a_whole_document_error_names_the_line_not_a_record(tmp_path, store):
     path.write_text('{\n  "trajectory": [\n    {"action": "ls",}\n  ]\n}\n')
     report = import_files(store, [path], Config(), fmt="swe-agent")
     assert report.failed[0].error.startswith(f"{path}, line 3: invalid JSON at column")
+
+
+def test_an_import_holds_the_write_lock_a_batch_at_a_time_so_other_writers_get_in(tmp_path, monkeypatch):
+    """Another writer (a labelling screen, a heartbeat) commits between the import's batches,
+    and sees a partial count while the file is still going in; the file counts as imported
+    only after its last batch."""
+    import sqlite3
+    import threading
+
+    from storage.store import Store
+
+    data = synthetic.write_jsonl(tmp_path / "r.jsonl", 600, seed=6)
+    monkeypatch.setattr(ingest, "BATCH", 20)
+    db = tmp_path / "a.db"
+    with Store(db) as store:
+        store.db.execute("CREATE TABLE marks (rollouts INTEGER, imports INTEGER)")
+    done = threading.Event()
+
+    def run_import():
+        with Store(db) as store:
+            import_files(store, [data], Config(), workers=1)
+        done.set()
+
+    other = sqlite3.connect(db, timeout=120, isolation_level=None)
+    thread = threading.Thread(target=run_import)
+    thread.start()
+    seen = []
+    while not done.is_set():
+        other.execute("BEGIN IMMEDIATE")
+        other.execute(
+            "INSERT INTO marks SELECT (SELECT count(*) FROM rollouts), (SELECT count(*) FROM imports)"
+        )
+        other.execute("COMMIT")
+        seen.append(other.execute("SELECT * FROM marks ORDER BY rowid DESC LIMIT 1").fetchone())
+    thread.join()
+    partial = [(r, i) for r, i in seen if 0 < r < 600]
+    assert partial, "no write got in while the file was going in"
+    assert all(i == 0 for _, i in partial)  # not yet recorded as imported
+    assert other.execute("SELECT count(*) FROM rollouts").fetchone()[0] == 600

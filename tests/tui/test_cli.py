@@ -129,3 +129,10 @@ def test_non_positive_counts_are_usage_errors(ws):
         with pytest.raises(SystemExit) as info:
             main([*argv, "-w", str(ws)])
         assert info.value.code == 2
+
+
+def test_status_json_says_how_test_runs_are_confined(ws, capsys):
+    from core.agent.confinement import isolation
+
+    assert status(ws, capsys)["sandbox"] == isolation()
+    assert isolation() in ("bwrap", "namespaces", "rlimits")

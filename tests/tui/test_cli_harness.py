@@ -233,3 +233,20 @@ def test_branch_refuses_what_cannot_be_branched(demo_ws, capsys, tmp_path):
     capsys.readouterr()
     assert main(["branch", "-w", ws, "--rollout", imported]) == 2
     assert "imported rollouts cannot be replayed" in capsys.readouterr().err
+
+
+def test_unconfined_runs_are_said_loudly_and_refused_to_model_policies(tmp_path, capsys, force_isolation):
+    """Where only rlimits work: a warning on every rollout, the status says so, and the openai
+    policy refuses (before any request) unless `[sandbox] allow_unconfined` is true."""
+    ws = tmp_path / "ws"
+    assert main(["init", "-w", str(ws)]) == 0
+    assert main(["tasks", "import-quixbugs", str(QUIXBUGS), "-w", str(ws)]) == 0
+    config = ws / "agentpref.toml"
+    config.write_text(config.read_text().replace('kind = "scored"', 'kind = "openai"'))
+    force_isolation("rlimits")
+    assert status(ws, capsys)["sandbox"] == "rlimits"
+    assert main(["rollout", "--tasks", "quixbugs-gcd", "--n", "1", "-w", str(ws)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("warning test runs are confined by rlimits only")
+    assert "error: the openai policy's model writes the code" in err
+    assert "`allow_unconfined = true` under [sandbox]" in err

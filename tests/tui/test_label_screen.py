@@ -127,6 +127,8 @@ def test_a_killed_session_loses_no_decision(labelled_ws, tmp_path):
             async with app.run_test(size=(80, 24)) as pilot:
                 for key in "1234":
                     await pilot.press(key)
+                while "storing" in str(app.screen.query_one("#progress").render()):
+                    await pilot.pause(0.05)  # killed once every decision shows as stored
                 os.kill(os.getpid(), signal.SIGKILL)
 
         asyncio.run(main())
@@ -152,3 +154,39 @@ async def test_mining_runs_in_a_worker_and_refills_the_queue(tmp_path):
         await pilot.pause()
         await pilot.press("l")
         assert isinstance(app.screen, LabelScreen) and app.screen.current is not None
+
+
+async def test_keys_answer_while_another_process_holds_the_lock_and_every_decision_lands(labelled_ws):
+    holder = sqlite3.connect(labelled_ws.db_path, isolation_level=None)
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        holder.execute("BEGIN IMMEDIATE")  # a long import's transaction
+        shown = []
+        for key in "1234":
+            shown.append(app.screen.current.pair.id)
+            await pilot.press(key)
+        assert len(set(shown)) == 4  # moved on each time, never re-offering a pending pair
+        assert "storing 4…" in str(app.screen.query_one("#progress").render())
+        assert human(labelled_ws) == []
+        holder.execute("COMMIT")
+        while app.decisions.pending:
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        assert "storing" not in str(app.screen.query_one("#progress").render())
+    assert sorted(p.pair_id for p in human(labelled_ws)) == sorted(shown)
+
+
+async def test_a_pair_removed_under_the_screen_is_reported_and_labelling_goes_on(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        gone = app.screen.current.pair.id
+        with labelled_ws.store() as store, store.write():
+            store.db.execute("DELETE FROM pairs WHERE id = ?", [gone])  # another `mine` dropped it
+        await pilot.press("1")
+        while app.decisions.pending:
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        assert any(f"pair #{gone} was not stored: no pair {gone}" in n.message for n in app._notifications)
+        assert app.screen.current is not None and app.screen.current.pair.id != gone
+        await pilot.press("2")
+    assert len(human(labelled_ws)) == 1

@@ -116,3 +116,23 @@ async def test_a_run_that_stopped_beating_shows_as_lost_with_its_log(ws):
 def test_runs_table_json_is_stable(ws):
     with ws.store() as store:
         assert json.loads(json.dumps(runs.list_runs(store)))  # every column serialises
+
+
+async def test_a_run_that_cannot_start_says_why_on_the_screen(tmp_path):
+    """The screen's worker fails (no model to train): the reason is shown, once."""
+    from storage import service
+    from tests.tui.conftest import build_workspace
+
+    bare = build_workspace(tmp_path / "ws")  # decided pairs, but no model on disk
+    with bare.store() as store:
+        service.auto_label(store)
+    app = make_app(bare.root)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("t")
+        await pilot.press("n")
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: any("starting the run failed" in n.message for n in app._notifications)
+        )
+        failures = [n.message for n in app._notifications if "failed" in n.message]
+        assert len(failures) == 1 and "does not exist" in failures[0], failures

@@ -30,8 +30,8 @@ from storage import evals, runs, service
 from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat, stop_job
 from storage.store import Store
 from storage.workspace import Workspace
-from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, err, out
-from tui.commands import job_progress
+from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, emit, err, out
+from tui.commands import job_progress, warn_if_unconfined
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -86,6 +86,7 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
     eval_id = _adopt_or_create(store, args.eval_id, run["id"], eval_config)
     stop = threading.Event()
     before_from = reused["before_from"] if reused else None
+    warn_if_unconfined(err)
     status, error = _roll_out(
         ws, store, eval_id, run, tasks, n, seed, policy, before_from, stop, quiet=args.json
     )
@@ -214,9 +215,9 @@ def _print(store: Store, eval_id: str, args: argparse.Namespace, alpha: float) -
         raise BadInput(f"evaluation {eval_id} is {row['shown_status']}; it has no result")
     result = row["result"] or evals.comparison(store, eval_id, alpha)
     if args.json:
-        print(json.dumps(result, indent=2))
+        emit(json.dumps(result, indent=2))
     elif args.markdown:
-        print(markdown(result, title=f"Evaluation {eval_id}: base vs base + {result['run_id']}"))
+        emit(markdown(result, title=f"Evaluation {eval_id}: base vs base + {result['run_id']}"))
     else:
         out.print(summary_table(result))
         for line in result["warnings"]:
@@ -228,7 +229,8 @@ def summary_table(result: dict[str, Any]) -> Table:
     n = result["n"]
     pairs = f", {result['n_pairs']} pairs" if "n_pairs" in result else ""
     table = Table(
-        title=f"{result['eval_id']}: base vs base + {result['run_id']} on {len(result['tasks'])} tasks "
+        title=f"{escape(result['eval_id'])}: base vs base + {escape(result['run_id'])} on "
+        f"{len(result['tasks'])} tasks "
         f"({n['before']} / {n['after']} rollouts{pairs})",
         title_justify="left",
         caption="Holm p: McNemar's exact test on (task, seed) pairs, Holm-adjusted over the modes; "
@@ -244,7 +246,7 @@ def summary_table(result: dict[str, Any]) -> Table:
     for name, entry in entries:
         lo, hi = entry["ci_diff"]
         table.add_row(
-            name,
+            escape(name),
             f"{entry['before']:.1%}",
             f"{entry['after']:.1%}",
             f"{entry['diff'] * 100:+.1f} pp",

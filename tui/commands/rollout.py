@@ -17,6 +17,7 @@ from core.agent.model import ModelError
 from storage import service
 from storage.workspace import Workspace
 from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
+from tui.commands import warn_if_unconfined
 
 T = TypeVar("T")
 
@@ -65,6 +66,7 @@ def rollout(args: argparse.Namespace) -> int:
         raise BadInput(f"no runnable tasks match {args.tasks!r}: add some with `tasks add` or `init --demo`")
     n = args.n if args.n is not None else config.rollout.n
     seed = config.rollout.seed if args.seed is None else args.seed
+    warn_if_unconfined(err)
     summary = _interruptible(
         "rollouts", "rollout", n * len(tasks), lambda p, stop: run_rollout_job(ws, tasks, n, seed, p, stop)
     )
@@ -120,6 +122,7 @@ def branch(args: argparse.Namespace) -> int:
     if not points:
         out.print("nothing to branch: no flagged step that is not branched already")
         return EXIT_OK
+    warn_if_unconfined(err)
     summary = _interruptible(
         "branches", "branch", len(points), lambda p, stop: run_branch_job(ws, points, args.n, p, stop)
     )

@@ -11,7 +11,7 @@ from rich.table import Table
 from core.tasks import TaskError, add_task, import_quixbugs
 from storage import service
 from storage.workspace import Workspace
-from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, err, out
+from tui.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, emit, err, out
 
 
 def add(args: argparse.Namespace) -> int:
@@ -22,7 +22,9 @@ def add(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     with ws.store() as store:
         service.register_tasks(store, [task])
-    out.print(f"added task {task.id} ({task.split}), {len(task.candidates)} candidate patches")
+    out.print(
+        f"added task {escape(task.id)} ({escape(task.split)}), {len(task.candidates)} candidate patches"
+    )
     return EXIT_OK
 
 
@@ -63,10 +65,11 @@ def check(args: argparse.Namespace) -> int:
         results.append(result)
         if not args.json:
             mark = "[green]ok[/]  " if result.ok else "[red]BAD[/] "
-            line = f"{mark} {task.id}: untouched {result.untouched}, reference {result.reference}"
-            out.print(line + (f" — {result.detail}" if result.detail else ""), soft_wrap=True)
+            line = f"{task.id}: untouched {result.untouched}, reference {result.reference}"
+            line += f" — {result.detail}" if result.detail else ""
+            out.print(mark + " " + escape(line), soft_wrap=True)
     if args.json:
-        print(json.dumps([r.as_json() for r in results], indent=2))
+        emit(json.dumps([r.as_json() for r in results], indent=2))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
 
 
@@ -75,12 +78,15 @@ def list_(args: argparse.Namespace) -> int:
     with ws.store() as store:
         tasks = store.tasks()
     if args.json:
-        print(json.dumps([t.model_dump(mode="json", exclude={"candidates"}) for t in tasks], indent=2))
+        emit(json.dumps([t.model_dump(mode="json", exclude={"candidates"}) for t in tasks], indent=2))
         return EXIT_OK
     table = Table("task", "split", "repo", "candidates", box=None)
     for task in tasks:
         table.add_row(
-            task.id, task.split, "yes" if task.repo_path else "no (imported)", str(len(task.candidates))
+            escape(task.id),
+            escape(task.split),
+            "yes" if task.repo_path else "no (imported)",
+            str(len(task.candidates)),
         )
     out.print(table)
     return EXIT_OK

@@ -10,6 +10,8 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from core.text import visible
+
 GETTING_STARTED = """\
 This workspace has no rollouts yet. To get started:
 
@@ -37,5 +39,5 @@ class EmptyScreen(Screen[None]):
         self.workspace = workspace
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(GETTING_STARTED.format(ws=self.workspace)), id="empty")
+        yield Static(Text(GETTING_STARTED.format(ws=visible(self.workspace))), id="empty")
         yield Footer()

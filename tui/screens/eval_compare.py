@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.screens.evaluate import fill_modes
+from tui.widgets.plain import markup_safe
 
 
 class EvalCompareScreen(Screen[None]):
@@ -22,9 +22,10 @@ class EvalCompareScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         first, second = self.result["eval_ids"]
-        warnings = "".join(f"\n[yellow]• {escape(w)}[/]" for w in self.result["warnings"][:4])
+        warnings = "".join(f"\n[yellow]• {markup_safe(w)}[/]" for w in self.result["warnings"][:4])
         yield Static(
-            f"[b]{first}[/b] (before) vs [b]{second}[/b] (after): the tuned side of each, "
+            f"[b]{markup_safe(first)}[/b] (before) vs [b]{markup_safe(second)}[/b] (after): "
+            "the tuned side of each, "
             f"{self.result['n']['before']} and {self.result['n']['after']} rollouts{warnings}",
             id="compare-title",
         )

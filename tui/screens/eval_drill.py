@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 from storage import evals
 from storage.store import Store
 from tui.widgets.badges import own_tests_note
+from tui.widgets.plain import markup_safe, plain
 
 
 def cell(summary: dict[str, Any] | None, mode: str) -> Text:
@@ -56,7 +57,8 @@ class EvalDrillScreen(Screen[None]):
         count_before = sum(has(s) for s in before.values())
         count_after = sum(has(s) for s in after.values())
         self.query_one("#drill-title", Static).update(
-            f"[b]{self.mode}[/b] in {self.eval_id}: {count_before} of {len(before)} rollouts before, "
+            f"[b]{markup_safe(self.mode)}[/b] in {markup_safe(self.eval_id)}: "
+            f"{count_before} of {len(before)} rollouts before, "
             f"{count_after} of {len(after)} after (● has it) · enter opens the rollout under the cursor"
         )
         table = self.query_one("#drill-table", DataTable)
@@ -64,7 +66,7 @@ class EvalDrillScreen(Screen[None]):
         for key in keys:
             b, a = before.get(key), after.get(key)
             self.cells.append((b, a))
-            table.add_row(key[0], str(key[1])[-6:], cell(b, self.mode), cell(a, self.mode))
+            table.add_row(plain(key[0]), str(key[1])[-6:], cell(b, self.mode), cell(a, self.mode))
         if keys:
             table.move_cursor(row=0, column=2)
         table.focus()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,10 +17,12 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from core.evaluate.compare import adjusted_p
+from core.text import visible
 from storage import evals, runs
 from storage.jobs import FINISHED, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.widgets.plain import markup_safe, plain
 
 VERDICT_STYLE = {"better": "green", "worse": "bold red", "unchanged": "dim"}
 MODE_COLUMNS = ("mode", "before", "after", "diff", "95% CI", "Holm p", "verdict")
@@ -48,7 +49,7 @@ def fill_modes(table: DataTable[Any], result: dict[str, Any]) -> list[str]:
     for name, entry in mode_rows(result):
         lo, hi = entry["ci_diff"]
         table.add_row(
-            name,
+            plain(name),
             f"{entry['before']:6.1%}",
             f"{entry['after']:6.1%}",
             f"{entry['diff'] * 100:+5.1f}pp",
@@ -118,9 +119,9 @@ class EvalScreen(Screen[None]):
             self.evals_table.clear()
             for r in rows:
                 self.evals_table.add_row(
-                    ("● " if r["id"] == self.marked else "") + r["id"],
-                    r["run_id"] or "",
-                    r["shown_status"],
+                    plain(("● " if r["id"] == self.marked else "") + r["id"]),
+                    plain(r["run_id"] or ""),
+                    plain(r["shown_status"]),
                     f"{r['done']}/{r['total']}" if r["total"] else "",
                     (r["created_at"] or "")[:16].replace("T", " "),
                 )
@@ -129,7 +130,7 @@ class EvalScreen(Screen[None]):
                 self.evals_table.move_cursor(row=ids.index(selected) if selected in ids else 0)
         self._rows = rows
         self.latest_run = finished = runs.latest_finished(self.store)
-        hint = f"e: evaluate {finished['id']}" if finished else "train a run first (t)"
+        hint = f"e: evaluate {markup_safe(finished['id'])}" if finished else "train a run first (t)"
         self.query_one("#eval-title", Static).update(
             f"[b]Evaluations[/b] · {len(rows)} · {hint} · enter on a mode: its rollouts"
         )
@@ -167,9 +168,12 @@ class EvalScreen(Screen[None]):
         if row["status"] == FINISHED:
             row = evals.get_eval(self.store, row["id"]) or row  # with its result
         if row["status"] != FINISHED or not row["result"]:
-            detail = f"{row['stage'] or 'waiting'} {row['done']}/{row['total']}" if row["total"] else ""
-            error = f"\n[red]{escape(row['error'].strip().splitlines()[-1])}[/]" if row["error"] else ""
-            summary.update(f"[b]{row['id']}[/b] {row['shown_status']} {detail}{error}")
+            stage = markup_safe(row["stage"] or "waiting")
+            detail = f"{stage} {row['done']}/{row['total']}" if row["total"] else ""
+            error = f"\n[red]{markup_safe(row['error'].strip().splitlines()[-1])}[/]" if row["error"] else ""
+            summary.update(
+                f"[b]{markup_safe(row['id'])}[/b] {markup_safe(row['shown_status'])} {detail}{error}"
+            )
             self.modes_table.clear(columns=True)
             self._mode_keys = []
             return
@@ -177,13 +181,14 @@ class EvalScreen(Screen[None]):
         pass_rate, means = result["pass_rate"], result["means"]
         steps = means["steps"]
         text = Text.from_markup(
-            f"[b]{row['id']}[/b] base vs base + {result['run_id']} · {len(result['tasks'])} tasks × "
+            f"[b]{markup_safe(row['id'])}[/b] base vs base + {markup_safe(result['run_id'])} · "
+            f"{len(result['tasks'])} tasks × "
             f"{result['n_per_task']} · tests pass {pass_rate['before']:.0%} → {pass_rate['after']:.0%} · "
             f"steps {steps['before'] or 0:.1f} → {steps['after'] or 0:.1f}"
         )
         text.no_wrap, text.overflow = True, "ellipsis"
         for warning in result["warnings"][:3]:  # the worst first; all of them in `eval` and --markdown
-            text.append("\n• " + warning, style="yellow")
+            text.append("\n• " + visible(warning), style="yellow")
         summary.update(text)
         self._mode_keys = fill_modes(self.modes_table, result)
         self._draw_chart(result)

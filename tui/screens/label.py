@@ -17,6 +17,8 @@ from textual.widgets import Footer, Static
 
 from core.pairs import name_sides
 from core.prefix import divergence
+from core.text import visible
+from storage.decision_writer import Outcome
 from storage.labelling import LabelSession, ShownPair
 from tui.screens.note import NoteScreen
 from tui.widgets.badges import badges, own_tests_note
@@ -42,7 +44,7 @@ class PairPane(VerticalScroll):
         head.append(
             f"{label}{own_tests_note(rollout.tests_passed, rollout.tests_passed_own)}  ", style=colour
         )
-        head.append(f"{len(rollout.steps)} steps  {rollout.exit_status}\n", style="dim")
+        head.append(f"{len(rollout.steps)} steps  {visible(rollout.exit_status)}\n", style="dim")
         head.append_text(badges(rollout.flag_ids))
         self.query_one(".pane-head", Static).update(head)
         width = max(40, (self.size.width or 80) - 6)
@@ -98,8 +100,21 @@ class LabelScreen(Screen[None]):
     def action_decide(self, decision: str) -> None:
         if self.current is None:
             return
+        if self.session.store.read_only:
+            self.notify("this workspace is read-only: decisions cannot be stored", severity="error")
+            return
         self.session.decide(self.current, decision, self.pending_tags, self.pending_note)
         self.next_pair()
+
+    def decision_settled(self, outcome: Outcome) -> None:
+        """The writer stored (or gave up) a decision: the counts change, and a pair whose
+        decision failed is back in the queue."""
+        if not outcome.stored:
+            self.session.history = [p for p in self.session.history if p.pair_id != outcome.pair_id]
+            if self.current is None:
+                self.next_pair()
+                return
+        self.draw_progress()
 
     def action_undo(self) -> None:
         pair = self.session.undo()
@@ -141,7 +156,7 @@ class LabelScreen(Screen[None]):
         self.query_one("#left", PairPane).show("left", shown.left, start)
         self.query_one("#right", PairPane).show("right", shown.right, start)
         sides = ("left", "right") if shown.left_is_chosen else ("right", "left")
-        reason = name_sides(shown.pair.reason, *sides)
+        reason = visible(name_sides(shown.pair.reason, *sides))
         self.query_one("#reason", Static).update(Text(f"checks: {reason}", style="italic"))
         self.draw_progress()
         self._refresh_bindings_if_changed()
@@ -156,14 +171,17 @@ class LabelScreen(Screen[None]):
     def draw_progress(self) -> None:
         progress = self.session.progress()
         line = Text(f"done {progress.done} · remaining {progress.remaining}", style="bold")
+        if progress.pending:
+            line.append(f" · storing {progress.pending}…", style="bold yellow")
         if self.current is not None:
             task = self.current.pair.task_id
             decided, total = progress.by_task.get(task, (0, 0))
-            line.append(f"   task {task}: {decided}/{total}   pair #{self.current.pair.id}", style="dim")
-        if self.pending_tags or self.pending_note:
             line.append(
-                f"   tags {' '.join(self.pending_tags) or '-'}  note {self.pending_note[:30]!r}", style="cyan"
+                f"   task {visible(task)}: {decided}/{total}   pair #{self.current.pair.id}", style="dim"
             )
+        if self.pending_tags or self.pending_note:
+            tags = " ".join(self.pending_tags) or "-"
+            line.append(visible(f"   tags {tags}  note {self.pending_note[:30]!r}"), style="cyan")
         self.query_one("#progress", Static).update(line, layout=False)  # one line: no relayout
         history = Text("last decisions\n", style="bold")
         for pref in reversed(self.session.history):

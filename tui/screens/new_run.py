@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,11 +14,13 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from core.config import Config, ConfigError, apply_overrides
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.screens.worker_errors import ReportsWorkerErrors
+from tui.widgets.plain import markup_safe
 
 FIELDS = ("epochs", "learning_rate", "beta", "max_steps", "lora_r", "batch_size")
 
 
-class NewRunScreen(ModalScreen[list[str] | None]):
+class NewRunScreen(ReportsWorkerErrors, ModalScreen[list[str] | None]):
     """Returns the `--set` overrides to start with, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,7 +74,7 @@ class NewRunScreen(ModalScreen[list[str] | None]):
         try:
             settings = apply_overrides(self.config, overrides).train
         except ConfigError as exc:
-            self.app.call_from_thread(self._counts, f"[red]{escape(str(exc))}[/]")
+            self.app.call_from_thread(self._counts, f"[red]{markup_safe(exc)}[/]")
             return
         with Store(self.workspace.db_path) as store:
             split, skipped = dataset_split(store, settings)
@@ -124,7 +125,7 @@ class NewRunScreen(ModalScreen[list[str] | None]):
         try:
             overrides = self._overrides()
         except ConfigError as exc:
-            self.query_one("#new-run-error", Static).update(f"[red]{escape(str(exc))}[/]")
+            self.query_one("#new-run-error", Static).update(f"[red]{markup_safe(exc)}[/]")
             return
         self.dismiss(overrides)
 

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from core.text import visible
+
 
 class NoteScreen(ModalScreen[tuple[list[str], str] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -21,9 +23,9 @@ class NoteScreen(ModalScreen[tuple[list[str], str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="note-box"):
             yield Label("Reason tags (numbers or words, space-separated):")
-            yield Input(" ".join(self.tags), id="tags")
+            yield Input(visible(" ".join(self.tags)), id="tags")
             yield Label("Note:")
-            yield Input(self.note, id="note")
+            yield Input(visible(self.note), id="note")
             yield Label("enter: keep · escape: cancel", classes="dim")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -20,7 +20,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.schema import Flag, Rollout, Step
-from core.text import strip_ansi
+from core.text import visible
 from storage.store import Store
 from tui.widgets.badges import badges, own_tests_note, short
 from tui.widgets.step_view import StepView, diff_renderable, foldable, step_renderable
@@ -31,7 +31,8 @@ PREVIEW_CHARS = 4_000  # of an observation or argument, enough for a timeline li
 
 
 def safe(value: object, width: int = 200) -> str:
-    return strip_ansi(str(value)[:width])
+    """A field of the rollout (an id, a path, a flag's message), cut and made `visible`."""
+    return visible(str(value)[:width])
 
 
 def preview(step: Step) -> Step:

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from core.text import visible
 from storage import browse
 from storage.store import Store
 from tui.widgets.badges import short
@@ -57,7 +58,7 @@ class RolloutsScreen(Screen[None]):
         line = Text(f"{total} rollouts", style="bold")
         line.append(f"  sorted by {self.table.sort}{' ↓' if self.table.descending else ''}", style="dim")
         if self.table.filter.text:
-            line.append(f"  filter: {self.table.filter.text}", style="cyan")
+            line.append(f"  filter: {visible(self.table.filter.text)}", style="cyan")
         self.query_one("#rollouts-title", Static).update(line)
         flags = Text("flags: ", style="bold")
         for check, n in counts.items():

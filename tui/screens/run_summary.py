@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from core.text import visible
+
 
 class RunSummaryScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,enter", "app.pop_screen", "Close")]
@@ -19,7 +21,7 @@ class RunSummaryScreen(ModalScreen[None]):
         self.run_id, self.markdown = run_id, markdown
 
     def compose(self) -> ComposeResult:
-        text = self.markdown
+        text = visible(self.markdown)
         if text.startswith("---"):  # the model card's YAML header is for the Hub, not for reading
             text = text.split("---", 2)[-1]
         with VerticalScroll(id="summary-box"):

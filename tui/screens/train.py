@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,11 +17,14 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
+from core.text import visible
 from storage import runs
 from storage.jobs import CANCELLED, FAILED, FINISHED, LOST, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.screens.worker_errors import ReportsWorkerErrors
 from tui.widgets.curves import Curves
+from tui.widgets.plain import markup_safe, plain
 
 LOG_TAIL_BYTES = 32_000
 RESUMABLE = (CANCELLED, LOST, FAILED)
@@ -45,11 +47,12 @@ def summary_text(row: dict[str, Any]) -> str:
     colour = {FINISHED: "green", FAILED: "red", LOST: "red", CANCELLED: "yellow", RUNNING: "cyan"}.get(
         status, ""
     )
-    parts = [f"[b]{row['id']}[/b] [{colour}]{status}[/]" if colour else f"[b]{row['id']}[/b] {status}"]
+    run_id, shown = markup_safe(row["id"]), markup_safe(status)
+    parts = [f"[b]{run_id}[/b] [{colour}]{shown}[/]" if colour else f"[b]{run_id}[/b] {shown}"]
     if row["max_steps"]:
         parts.append(f"step {row['step']}/{row['max_steps']}")
     if row["stage"] and status == RUNNING:
-        parts.append(row["stage"])
+        parts.append(markup_safe(row["stage"]))
     data = row["dataset"]
     if data:
         parts.append(f"{data.get('train_pairs', 0)} train / {data.get('validation_pairs', 0)} val pairs")
@@ -68,9 +71,9 @@ def summary_text(row: dict[str, Any]) -> str:
         parts.append(f"val acc {final['eval_rewards/accuracies']:.2f} margin {margin:.3f}")
     line = " · ".join(parts)
     if row["adapter_path"] and status == FINISHED:
-        line += f"\nadapter: {escape(row['adapter_path'])}"
+        line += f"\nadapter: {markup_safe(row['adapter_path'])}"
     if row["error"] and status in (FAILED, LOST, QUEUED):
-        line += f"\n[red]{escape(row['error'].strip().splitlines()[-1])}[/]"
+        line += f"\n[red]{markup_safe(row['error'].strip().splitlines()[-1])}[/]"
     return line
 
 
@@ -85,7 +88,7 @@ def _shape(row: dict[str, Any]) -> tuple[object, ...]:
     )
 
 
-class TrainScreen(Screen[None]):
+class TrainScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
         Binding("c", "cancel_run", "Cancel run"),
@@ -115,7 +118,7 @@ class TrainScreen(Screen[None]):
         yield Footer()
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[Any]:
         return self.query_one("#runs-table", DataTable)
 
     def on_mount(self) -> None:
@@ -141,8 +144,8 @@ class TrainScreen(Screen[None]):
             for r in rows:
                 accuracy = r["final_metrics"].get("eval_rewards/accuracies")
                 self.table.add_row(
-                    r["id"],
-                    r["shown_status"],
+                    plain(r["id"]),
+                    plain(r["shown_status"]),
                     f"{r['step']}/{r['max_steps']}" if r["max_steps"] else str(r["step"] or ""),
                     f"{accuracy:.2f}" if accuracy is not None else "",
                     (r["created_at"] or "")[:16].replace("T", " "),
@@ -201,7 +204,7 @@ class TrainScreen(Screen[None]):
         if not lines and row["error"]:
             lines = row["error"].splitlines()
         for line in lines or ["(no log yet)"]:
-            log.write(line)
+            log.write(visible(line))
         log.scroll_end(animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from core.text import visible
+
 SHORT = {
     "protocol.malformed": "MAL",
     "tests.never_run": "NOTEST",
@@ -20,7 +22,8 @@ SHORT = {
 
 
 def short(check: str) -> str:
-    return SHORT.get(check, check.rsplit(".", 1)[-1][:8].upper())
+    """The badge of a check id; an unknown id (from data) is shown `visible`."""
+    return SHORT.get(check) or visible(check.rsplit(".", 1)[-1][:8].upper())
 
 
 def badges(flags: list[str]) -> Text:

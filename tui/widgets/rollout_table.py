@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from core.text import visible
 from storage import browse
 from storage.store import Store
 from tui.widgets.badges import own_tests_note, short
@@ -115,7 +116,7 @@ class RolloutTable(ScrollView, can_focus=True):
         ]
         text = Text(no_wrap=True)
         for (value, style), (_, width) in zip(cells, WIDTHS, strict=True):
-            text.append(value.ljust(width)[:width] + " ", style=style)
+            text.append(visible(value).ljust(width)[:width] + " ", style=style)
         return text
 
     def current_id(self) -> str | None:

@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from core.actions import tool_name
 from core.schema import ActionKind, Step
-from core.text import strip_ansi
+from core.text import strip_ansi, visible
 from tui.widgets.diff import diff_text
 from tui.widgets.timeline import KIND_LETTER
 
@@ -157,7 +157,7 @@ def step_title(step: Step, total: int, marks: list[str]) -> Text:
     if step.duration_s is not None:
         title.append(f"  {step.duration_s:.1f}s", style="dim")
     if marks:
-        title.append("  ⚑ " + ", ".join(marks), style="bold red")
+        title.append("  ⚑ " + visible(", ".join(marks)), style="bold red")
     return title
 
 

@@ -129,3 +129,24 @@ def test_a_refused_edit_is_not_taken_for_a_missing_path(task_repo):
         steps = [Step(index=0, tool_call=edit, observation=env.call(edit))]
     flags = run_checks(Rollout(task_id=task.id, steps=steps), task, ChecksConfig())
     assert "path.hallucinated" not in [f.check for f in flags]
+
+
+def test_a_fifo_is_no_file_and_hangs_no_tool(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        os.mkfifo(env.worktree / "calc" / "pipe")  # opening it to read would wait for a writer
+        assert "No such file" in call(env, "read_file", path="calc/pipe").content
+        assert call(env, "edit", path="calc/pipe", old="a", new="b").error
+        assert "calc/pipe" not in call(env, "list_files").content
+        assert "calc/stats.py:2:" in call(env, "search", query="len(values)").content
+
+
+def test_an_edit_keeps_the_file_mode_and_leaves_no_temporary_file(task_repo):
+    task, repo = task_repo
+    with TaskEnv(task, repo) as env:
+        stats = env.worktree / "calc" / "stats.py"
+        stats.chmod(0o755)
+        assert not call(env, "edit", path="calc/stats.py", old="(len(values) - 1)", new="len(values)").error
+        assert stats.stat().st_mode & 0o777 == 0o755
+        assert sorted(p.name for p in stats.parent.iterdir()) == ["__init__.py", "stats.py"]
+        assert env.changed_files() == ["calc/stats.py"]

@@ -4,9 +4,12 @@ import random
 
 import pytest
 
+from core.agent.confinement import BWRAP, NAMESPACES, RLIMITS
 from core.agent.env import TaskEnv
 from core.agent.generate import GeneratePolicy
 from core.agent.model import ModelError, load_model
+from core.agent.openai_policy import OpenAIPolicy
+from core.agent.policy import UnconfinedError, build_policy, check_confinement
 from core.agent.runner import Job, run_rollout
 from core.agent.scored import ScoredPolicy, admissible_actions
 from core.config import PolicyConfig, RolloutConfig
@@ -89,3 +92,29 @@ def test_sampling_follows_the_scores():
     picks = [_sample([0.0, -3.0, -3.0], 1.0, rng) for _ in range(400)]
     assert picks.count(0) > 300
     assert _sample([-1.0, -0.5], 0.0, rng) == 1  # temperature 0: the best
+
+
+@pytest.mark.parametrize("kind", ["hf", "openai"])
+def test_model_policies_refuse_tests_confined_by_rlimits_alone(kind, tmp_path, force_isolation):
+    force_isolation(RLIMITS)
+    with pytest.raises(UnconfinedError) as info:
+        build_policy(PolicyConfig(kind=kind), tmp_path)
+    message = str(info.value)
+    assert f"the {kind} policy's model writes the code" in message
+    assert "apt-get install bubblewrap" in message and "unprivileged user namespaces" in message
+    assert "`allow_unconfined = true` under [sandbox]" in message
+    assert isinstance(info.value, ModelError)  # reported like a model that cannot be used here
+
+
+def test_allow_unconfined_lets_them_run_and_the_scored_policy_always_may(tmp_path, force_isolation):
+    force_isolation(RLIMITS)
+    policy = build_policy(PolicyConfig(kind="openai"), tmp_path, allow_unconfined=True)
+    assert isinstance(policy, OpenAIPolicy)
+    check_confinement("scored", allow_unconfined=False)  # candidates the task's author wrote
+
+
+@pytest.mark.parametrize("mode", [BWRAP, NAMESPACES])
+def test_model_policies_run_where_tests_are_confined(mode, tmp_path, force_isolation):
+    force_isolation(mode)
+    check_confinement("hf", allow_unconfined=False)
+    assert isinstance(build_policy(PolicyConfig(kind="openai"), tmp_path), OpenAIPolicy)

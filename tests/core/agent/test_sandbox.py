@@ -1,37 +1,55 @@
 """The sandbox that runs model-written code: limits, kills, output caps and a clean environment.
 
-Most tests run twice, under the plain rlimits (what containers without user namespaces get)
-and under bubblewrap where it works here, so the fallback is tested even on a machine that
-has bubblewrap.
+Most tests run in every mode that works here: the plain rlimits (what containers without user
+namespaces get), namespaces through unshare(1), and bubblewrap, so each fallback is tested even
+on a machine that has the better one. The confinement tests (leftover processes, network, the
+harness's secrets, /tmp, read-only paths) run in the two confined modes only, and skip with the
+reason where a mode does not work here.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from core.agent import sandbox
-from core.agent.sandbox import BUBBLEWRAP, RLIMITS, Limits, run_command
+from core.agent import confinement, sandbox
+from core.agent.sandbox import BWRAP, MODES, NAMESPACES, RLIMITS, Limits, run_command
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc to look for survivors")
-needs_bubblewrap = pytest.mark.skipif(
-    sandbox.isolation() != BUBBLEWRAP,
-    reason="bubblewrap is not usable here (not installed, or no user namespaces): rlimits only",
-)
+WHY_NOT = {
+    BWRAP: "bubblewrap is not usable here (bwrap not installed, or no user namespaces)",
+    NAMESPACES: "namespaces are not usable here (no unshare(1) from util-linux, or unprivileged user "
+    "namespaces disabled: sysctl kernel.unprivileged_userns_clone / user.max_user_namespaces)",
+}
 
 
-@pytest.fixture(params=[RLIMITS, BUBBLEWRAP])
+def _force(mode: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test under `mode`, or skips it with the reason where the real probe says no."""
+    if not confinement.works(mode):
+        pytest.skip(WHY_NOT[mode])
+    monkeypatch.setattr(sandbox, "isolation", lambda: mode)
+    return mode
+
+
+@pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Forces one isolation for the test; bubblewrap only where the real probe says it works."""
-    if request.param == BUBBLEWRAP and sandbox.isolation() != BUBBLEWRAP:
-        pytest.skip("bubblewrap is not usable here (not installed, or no user namespaces)")
-    monkeypatch.setattr(sandbox, "isolation", lambda: request.param)
-    return str(request.param)
+    """Forces one isolation for the test, each that works here in turn."""
+    return _force(request.param, monkeypatch)
+
+
+@pytest.fixture(params=[BWRAP, NAMESPACES])
+def confined(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Forces one of the two modes that confine the test run."""
+    return _force(request.param, monkeypatch)
 
 
 def _living_processes_with(token: str) -> list[int]:
@@ -61,22 +79,55 @@ def _sleeper(token: str) -> str:
     return f"python -c \"open('started', 'w').close(); import time; time.sleep(30)\" {token} &"
 
 
-def test_isolation_is_one_of_the_two_values() -> None:
-    assert sandbox.isolation() in (BUBBLEWRAP, RLIMITS)
+PROBES = (confinement.isolation, confinement.works)
 
 
-@pytest.mark.parametrize("bwrap", [None, "/bin/false"], ids=["missing", "failing"])
-def test_a_missing_or_failing_bwrap_falls_back_to_rlimits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bwrap: str | None
+@pytest.fixture
+def fresh_probes() -> Iterator[None]:
+    """The probes run again in the test, and again after it (their results are cached)."""
+    for probe in PROBES:
+        probe.cache_clear()
+    yield
+    for probe in PROBES:
+        probe.cache_clear()
+
+
+def test_isolation_is_one_of_the_three_modes() -> None:
+    assert sandbox.isolation() in MODES == ("bwrap", "namespaces", "rlimits")
+
+
+@pytest.mark.parametrize(
+    ("working", "expected"),
+    [({BWRAP, NAMESPACES}, BWRAP), ({NAMESPACES}, NAMESPACES), ({BWRAP}, BWRAP), (set(), RLIMITS)],
+)
+def test_the_best_working_mode_is_chosen(
+    working: set[str], expected: str, monkeypatch: pytest.MonkeyPatch, fresh_probes: None
 ) -> None:
-    """A container without user namespaces has bwrap that fails: that must not fail every command."""
-    monkeypatch.setattr(sandbox, "_bwrap_path", lambda: bwrap)
-    sandbox.isolation.cache_clear()
-    try:
-        assert sandbox.isolation() == RLIMITS
-        assert run_command("echo ok", tmp_path).isolation == RLIMITS
-    finally:
-        sandbox.isolation.cache_clear()
+    monkeypatch.setattr(confinement, "works", lambda mode: mode in working or mode == RLIMITS)
+    assert sandbox.isolation() == expected
+
+
+@pytest.mark.parametrize("tool", [None, "/bin/false", "/bin/echo"], ids=["missing", "failing", "chatty"])
+def test_a_missing_or_failing_tool_does_not_count_as_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_probes: None, tool: str | None
+) -> None:
+    """A container without user namespaces has a bwrap or unshare that fails: that must not fail
+    every command, it means falling back."""
+    monkeypatch.setattr(confinement, "_bwrap_path", lambda: tool)
+    monkeypatch.setattr(confinement, "_unshare_path", lambda: tool)
+    assert not confinement.works(BWRAP) and not confinement.works(NAMESPACES)
+    assert sandbox.isolation() == RLIMITS
+    assert run_command("echo ok", tmp_path).isolation == RLIMITS
+
+
+def test_namespaces_are_used_where_bwrap_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_probes: None
+) -> None:
+    monkeypatch.setattr(confinement, "_bwrap_path", lambda: None)
+    if not confinement.works(NAMESPACES):
+        pytest.skip(WHY_NOT[NAMESPACES])
+    assert sandbox.isolation() == NAMESPACES
+    assert run_command("echo ok", tmp_path).isolation == NAMESPACES
 
 
 def test_exit_codes_and_output_of_passing_and_failing_commands(tmp_path: Path, mode: str) -> None:
@@ -192,8 +243,8 @@ def test_a_missing_cwd_is_refused(tmp_path: Path) -> None:
         run_command("true", tmp_path / "missing")
 
 
-@needs_bubblewrap
-def test_bubblewrap_keeps_writes_inside_cwd(tmp_path: Path) -> None:
+def test_bubblewrap_keeps_writes_inside_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _force(BWRAP, monkeypatch)
     work, outside = tmp_path / "work", tmp_path / "outside"
     work.mkdir()
     outside.mkdir()
@@ -210,7 +261,133 @@ def test_bubblewrap_keeps_writes_inside_cwd(tmp_path: Path) -> None:
         in_repo.unlink(missing_ok=True)
 
 
-@needs_bubblewrap
-def test_bubblewrap_has_no_network(tmp_path: Path) -> None:
-    command = 'python -c "import socket; print(sorted(name for _, name in socket.if_nameindex()))"'
-    assert run_command(command, tmp_path).output == "['lo']\n"
+# The rows of issue 11 that a confined mode closes, each open in rlimits mode.
+
+
+def _late_writer(token: str, path: Path) -> str:
+    """A child in a session of its own (out of the process group) that writes `path` in 1 s."""
+    code = f"import time; time.sleep(1); open({str(path)!r}, 'w').write('escaped')"
+    return f'setsid python -c "{code}" {token} > /dev/null 2>&1 &'
+
+
+@needs_proc
+def test_a_setsid_child_does_not_survive_the_run(tmp_path: Path, confined: str) -> None:
+    token, late = uuid.uuid4().hex, tmp_path / "late"
+    result = run_command(f"{_late_writer(token, late)} sleep 0.2; echo done", tmp_path)
+    assert (result.exit_code, result.output) == (0, "done\n")
+    survivors = _wait_until_gone(token, within_s=0.5)
+    time.sleep(1.5)
+    assert not late.exists(), "a process of the run outlived it and wrote a file afterwards"
+    assert survivors == []
+
+
+@needs_proc
+def test_the_timeout_kills_a_setsid_child_too(tmp_path: Path, confined: str) -> None:
+    token, late = uuid.uuid4().hex, tmp_path / "late"
+    result = run_command(f"{_late_writer(token, late)} while :; do :; done", tmp_path, Limits(timeout_s=0.5))
+    assert result.timed_out and result.exit_code is None
+    survivors = _wait_until_gone(token, within_s=0.5)
+    time.sleep(1.5)
+    assert not late.exists(), "a process of the run outlived the kill and wrote a file afterwards"
+    assert survivors == []
+
+
+def test_no_network_reaches_a_listener_on_the_hosts_loopback(tmp_path: Path, confined: str) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        code = (
+            "import socket; print(sorted(n for _, n in socket.if_nameindex())); "
+            f"socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')"
+        )
+        result = run_command(f'python -c "{code}"', tmp_path)
+    assert "connected" not in result.output and result.exit_code != 0
+    assert "['lo']\n" in result.output, "no interface but a loopback of its own"
+
+
+def test_the_harness_environment_cannot_be_read_through_proc(tmp_path: Path, confined: str) -> None:
+    """The harness here is a child Python with a secret in its environment, running the sandbox."""
+    secret = f"hunter2-{uuid.uuid4().hex}"
+    harness = (
+        "import os, sys; from pathlib import Path; from core.agent import sandbox\n"
+        f"sandbox.isolation = lambda: {confined!r}\n"
+        "command = f'cat /proc/{os.getpid()}/environ; ls /proc'\n"
+        f"sys.stdout.write(sandbox.run_command(command, Path({str(tmp_path)!r})).output)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", harness],
+        env={**os.environ, "AGENTPREF_TEST_SECRET": secret},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert secret not in done.stdout
+    assert "No such file or directory" in done.stdout, done.stdout
+    pids = [int(name) for name in done.stdout.split() if name.isdigit()]
+    assert max(pids) < 100, "the run's /proc shows only the processes of its own PID namespace"
+
+
+def test_tmp_is_private(tmp_path: Path, confined: str) -> None:
+    """Both ways: what the run writes to /tmp is not the host's, nor is the host's there."""
+    mark = uuid.uuid4().hex
+    written, hosts = Path("/tmp") / f"agentpref-escape-{mark}", Path("/tmp") / f"agentpref-host-{mark}"
+    hosts.write_text("the host's\n")
+    try:
+        result = run_command(f"echo private > {written} && cat {written}; cat {hosts}", tmp_path)
+        assert result.output.startswith("private\n") and "the host's" not in result.output
+        assert not written.exists(), "the run's /tmp is the host's"
+    finally:
+        written.unlink(missing_ok=True)
+        hosts.unlink()
+
+
+@pytest.fixture(params=["under /tmp", "elsewhere"])
+def outside_worktree(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A folder beside the worktree: in pytest's /tmp folder, or next to this file."""
+    if request.param == "under /tmp":
+        yield tmp_path / "shared"
+        return
+    folder = Path(__file__).with_name(f".read-only-{uuid.uuid4().hex}")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_read_only_paths_cannot_be_written(tmp_path: Path, confined: str, outside_worktree: Path) -> None:
+    """The task repository's git directory, say: readable, not writable, not remountable."""
+    work = tmp_path / "work"
+    git, shared = work / ".git", outside_worktree
+    for folder in (git, shared):
+        folder.mkdir(parents=True)
+        (folder / "config").write_text("[core]\n")
+    note = tmp_path / "note"
+    note.write_text("kept\n")
+    command = (
+        "cat .git/config; echo '[core] fsmonitor = evil' >> .git/config; "
+        f"echo x > {shared}/config; touch .git/new {shared}/new; echo x > {note}; "
+        "mount -o remount,bind,rw .git; echo y >> .git/config; rm -rf .git/config; "
+        "echo fine > mine && cat mine"
+    )
+    result = run_command(command, work, read_only=[git, shared, note, tmp_path / "missing"])
+    assert result.output.startswith("[core]\n") and result.output.endswith("fine\n")
+    assert [(f / "config").read_text() for f in (git, shared)] == ["[core]\n"] * 2
+    assert note.read_text() == "kept\n"
+    assert not (git / "new").exists() and not (shared / "new").exists()
+    assert (work / "mine").read_text() == "fine\n", "the worktree stays writable"
+
+
+def test_read_only_paths_inside_the_worktree_stay_protected_and_the_rest_writable(
+    tmp_path: Path, confined: str
+) -> None:
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    result = run_command(
+        "echo x > .git/hooks/pre-commit; mkdir -p sub && echo y > sub/file && cat sub/file",
+        tmp_path,
+        read_only=[tmp_path / ".git"],
+    )
+    assert result.output.endswith("y\n") and result.exit_code == 0
+    assert not (tmp_path / ".git" / "hooks" / "pre-commit").exists()
+    assert (tmp_path / "sub" / "file").read_text() == "y\n"

@@ -1,0 +1,24 @@
+"""The app shell: what it says at start, whatever screen comes first."""
+
+from core.agent.confinement import NAMESPACES, RLIMITS
+from tests.tui.conftest import wait_until
+from tui.app import make_app
+
+
+async def test_an_unconfined_machine_gets_a_banner_that_stays(labelled_ws, force_isolation):
+    force_isolation(RLIMITS)
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: any(n.title == "unconfined" for n in app._notifications))
+        (banner,) = [n for n in app._notifications if n.title == "unconfined"]
+        assert "rlimits only" in banner.message and "bubblewrap" in banner.message
+        assert banner.severity == "warning" and banner.timeout >= 3600
+
+
+async def test_a_confined_machine_gets_no_banner(labelled_ws, force_isolation):
+    force_isolation(NAMESPACES)
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not [n for n in app._notifications if n.title == "unconfined"]
