@@ -53,7 +53,8 @@ def add_task(source: Path, tasks_dir: Path, replace: bool = False) -> Task:
     if not repo.is_dir():
         raise TaskError(f"{source}: no repo/ folder (the repository the agent works on)")
     try:
-        head = git.Repo(repo).head.commit
+        with git.Repo(repo) as repository:  # closed: its `git cat-file` helpers end with it
+            head = repository.head.commit
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise TaskError(
             f"{repo} is not a git repository: run `git init && git add -A && git commit`"
@@ -82,14 +83,14 @@ def _install(source: Path, tasks_dir: Path, task: Task, replace: bool, make_git:
 
 def commit_all(repo_dir: Path, message: str) -> None:
     """Make `repo_dir` a git repository whose one commit holds everything in it."""
-    repository = git.Repo.init(repo_dir, initial_branch="main")
-    with repository.config_writer() as config:
-        config.set_value("user", "name", GIT_AUTHOR.name)
-        config.set_value("user", "email", GIT_AUTHOR.email)
-    repository.git.add("--all")
-    repository.index.commit(
-        message, author=GIT_AUTHOR, committer=GIT_AUTHOR, author_date=FIXED_DATE, commit_date=FIXED_DATE
-    )
+    with git.Repo.init(repo_dir, initial_branch="main") as repository:
+        with repository.config_writer() as config:
+            config.set_value("user", "name", GIT_AUTHOR.name)
+            config.set_value("user", "email", GIT_AUTHOR.email)
+        repository.git.add("--all")
+        repository.index.commit(
+            message, author=GIT_AUTHOR, committer=GIT_AUTHOR, author_date=FIXED_DATE, commit_date=FIXED_DATE
+        )
 
 
 def demo_task_folders() -> list[Path]:

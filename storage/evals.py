@@ -131,7 +131,7 @@ def base_key(
         "model": [str(root), files],
         # Concurrency changes only how many run at once, not what each rollout does.
         "policy": policy.model_dump(mode="json", exclude={"adapter", "model", "concurrency"}),
-        "tasks": [[t.model_dump(mode="json"), git.Repo(repo).head.commit.hexsha] for t, repo in tasks],
+        "tasks": [[t.model_dump(mode="json"), _head(repo)] for t, repo in tasks],
         "n": n,
         "seed": seed,
         "rollout": config.rollout.model_dump(mode="json", include={"step_limit", "malformed_in_a_row"}),
@@ -224,3 +224,8 @@ def compare_evals(store: Store, first: str, second: str, alpha: float = 0.05) ->
     a, b = summaries(store, first, "after"), summaries(store, second, "after")
     seen = {f for s in a + b for f in s["flags"]}
     return {"eval_ids": [first, second], **compare(a, b, sorted(set(REGISTRY) | seen), alpha=alpha)}
+
+
+def _head(repo: Path) -> str:
+    with git.Repo(repo) as repository:  # closed: its `git cat-file` helpers end with it
+        return str(repository.head.commit.hexsha)

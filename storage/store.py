@@ -37,13 +37,13 @@ class Store:
     is reported as `DatabaseDamaged` with its path, never as a raw SQLite error.
     """
 
-    def __init__(self, path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float | None = None) -> None:
         self.path = Path(path)
         self.read_only = self.path.exists() and not (
             os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
         )
         try:
-            self.db = Database(self._connect(busy_timeout_s))
+            self.db = Database(self._connect(BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s))
             if self.read_only:
                 self._check_schema()
                 return

@@ -240,10 +240,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(exc, EXIT_BAD_INPUT)
     except DatabaseDamaged as exc:
         return _error(exc, EXIT_FAILURE)
-    except sqlite3.DatabaseError as exc:  # damage found past the open-time check, or a read-only file
+    except sqlite3.OperationalError as exc:  # contention or access, never damage
         db = Path(getattr(args, "workspace", ".")) / DB_NAME
+        if "locked" in str(exc) or "busy" in str(exc):
+            why = "another process held its write lock past the busy timeout (30 s): run the command again"
+            return _error(f"{db}: {why}", EXIT_FAILURE)
         if "readonly" in str(exc):
             return _error(f"{db} cannot be written ({exc})", EXIT_BAD_INPUT)
+        return _error(f"{db}: {exc}", EXIT_FAILURE)
+    except sqlite3.DatabaseError as exc:  # damage found past the open-time check
+        db = Path(getattr(args, "workspace", ".")) / DB_NAME
         return _error(DatabaseDamaged(db, str(exc)), EXIT_FAILURE)
     except KeyboardInterrupt:
         err.print("interrupted")

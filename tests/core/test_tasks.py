@@ -24,7 +24,7 @@ def test_quixbugs_import_keeps_correct_programs_out_of_the_repository(tmp_path):
 
 
 def test_quixbugs_tasks_validate_and_the_endless_bug_times_out(tmp_path):
-    result = import_quixbugs(QUIXBUGS, tmp_path / "tasks", timeout_s=3)
+    result = import_quixbugs(QUIXBUGS, tmp_path / "tasks", timeout_s=10)
     checks = {t.id: check_task(t, tmp_path / t.repo_path, tmp_path / t.reference_dir) for t in result.tasks}
     assert checks["quixbugs-bitcount"].untouched == "times out"
     assert checks["quixbugs-gcd"].untouched == "fails"
@@ -104,3 +104,33 @@ def test_demo_suite_installs_as_git_repositories_with_fixed_commits(tmp_path):
     heads = [git.Repo(tmp_path / "a" / t.repo_path).head.commit.hexsha for t in first]
     assert heads == [git.Repo(tmp_path / "b" / t.repo_path).head.commit.hexsha for t in second]
     shutil.rmtree(tmp_path / "b")
+
+
+def _git_children() -> list[str]:
+    """This process's `git` children (GitPython's `cat-file` helpers live as long as their Repo)."""
+    import os
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")
+        except OSError:
+            continue
+        name, ppid = fields[0].partition("(")[2], int(fields[2].split()[1])
+        if ppid == os.getpid() and name == "git":
+            found.append(stat.parent.name)
+    return found
+
+
+def test_no_git_helper_process_outlives_the_call_that_needed_it(tmp_path):
+    from core.config import Config, PolicyConfig
+    from storage.evals import base_key
+
+    source = tmp_path / "task"
+    (source / "repo").mkdir(parents=True)
+    (source / "repo" / "a.py").write_text("x = 1\n")
+    (source / "task.toml").write_text('id = "t1"\ninstruction = "fix"\ntest_command = "true"\n')
+    commit_all(source / "repo", "start")
+    task = add_task(source, tmp_path / "tasks")
+    base_key(PolicyConfig(), tmp_path, [(task, tmp_path / "tasks" / "t1" / "repo")], 1, 0, Config())
+    assert _git_children() == []

@@ -69,7 +69,7 @@ def looped_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"ws": ws, "result": json.loads(buffer.getvalue()), "tasks": heldout}
 
 
-async def wait_until(pilot, condition, timeout: float = 180) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(pilot, condition, timeout: float = 900) -> None:  # type: ignore[no-untyped-def]
     """Let the app run until `condition()` holds (background processes report through the DB)."""
     import time
 

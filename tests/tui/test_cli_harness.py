@@ -102,7 +102,7 @@ def test_ctrl_c_keeps_finished_rollouts_and_cleans_up(demo_ws):
     while db.execute("SELECT count(*) FROM rollouts").fetchone()[0] < before + 2 and time.time() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=600)
     after = db.execute("SELECT count(*) FROM rollouts").fetchone()[0]
     assert proc.returncode == 1 and "every finished rollout is kept" in err
     assert before + 2 <= after < before + 64

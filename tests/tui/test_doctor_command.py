@@ -83,3 +83,19 @@ def test_a_read_only_workspace_can_be_browsed_and_says_why_it_cannot_be_written(
         assert done.returncode == 2, done.stderr
         assert "is read-only: browsing and `status` work" in done.stderr and "Traceback" not in done.stderr
     assert _read_only_cli(ws, "doctor").returncode == 0
+
+
+def test_a_lock_held_past_the_busy_timeout_is_contention_not_damage(ws, capsys, monkeypatch):
+    import sqlite3
+
+    from storage import store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(ws / "agentpref.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        assert main(["label", "--auto", "-w", str(ws)]) == 1
+    finally:
+        holder.execute("ROLLBACK")
+    message = capsys.readouterr().err
+    assert "held its write lock" in message and "damaged" not in message and "Traceback" not in message

@@ -80,7 +80,7 @@ async def test_two_evaluations_compare_and_a_new_one_starts_detached(looped_ws):
         await wait_until(
             pilot,
             lambda: rows(screen.query_one("#evals-table", DataTable))[0][2] in ("finished", "failed"),
-            timeout=400,
+            timeout=900,
         )
         newest = rows(screen.query_one("#evals-table", DataTable))[0]
         assert newest[2] == "finished" and newest[3] == "4/4"

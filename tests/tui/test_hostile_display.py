@@ -231,7 +231,13 @@ def rendered(app, where: str) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-async def test_every_screen_shows_data_visible(hostile_ws: Workspace) -> None:
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+async def test_every_screen_shows_data_visible(
+    hostile_ws: Workspace, no_color: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also the walk through every screen with NO_COLOR, whose filter crashed on styleless strips."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(hostile_ws.root)
     shown = []
     async with app.run_test(size=(160, 48), notifications=True) as pilot:

@@ -134,7 +134,7 @@ def test_a_killed_session_loses_no_decision(labelled_ws, tmp_path):
         asyncio.run(main())
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     rows = sqlite3.connect(labelled_ws.db_path).execute("SELECT decision FROM preferences").fetchall()
     assert sorted(r[0] for r in rows) == ["both_bad", "both_good", "prefer", "prefer"]

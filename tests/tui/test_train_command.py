@@ -115,7 +115,7 @@ def test_a_run_whose_process_lives_is_not_resumed_however_old_its_heartbeat(labe
     assert next(r for r in run_rows(labelled) if r["id"] == "alive")["shown_status"] == "lost"
 
 
-def _wait_for_step(db_path, run_id, step, proc, timeout=120):
+def _wait_for_step(db_path, run_id, step, proc, timeout=600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
@@ -153,7 +153,7 @@ def test_sigterm_cancels_after_saving_and_resume_finishes(labelled):
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     _wait_for_step(labelled.db_path, "stopme", 2, proc)
     os.kill(proc.pid, signal.SIGTERM)
-    output, _ = proc.communicate(timeout=120)
+    output, _ = proc.communicate(timeout=600)
     assert proc.returncode == 1, output
     with labelled.store() as store:
         row = runs.get_run(store, "stopme")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -98,7 +99,10 @@ class RolloutTable(ScrollView, can_focus=True):
             text.stylize(Style(reverse=True) if self.has_focus else Style(bgcolor="grey23"))
         segments = list(text.render(self.app.console))
         strip = Strip(segments).crop(int(self.scroll_offset.x), int(self.scroll_offset.x) + width)
-        return strip.extend_cell_length(width)
+        # Every segment carries a style: NO_COLOR's filter fails on a styleless one.
+        base = self.rich_style
+        strip = strip.extend_cell_length(width, base)
+        return Strip([Segment(text, style or base, control) for text, style, control in strip], width)
 
     @staticmethod
     def _row_text(row: dict[str, Any]) -> Text:

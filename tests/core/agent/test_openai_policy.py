@@ -18,7 +18,7 @@ def server(tiny_model_dir):
 
 
 def policy(url, **over):
-    cfg = PolicyConfig(**{"kind": "openai", "base_url": url, "retries": 3, "request_timeout_s": 10, **over})
+    cfg = PolicyConfig(**{"kind": "openai", "base_url": url, "retries": 3, "request_timeout_s": 120, **over})
     return OpenAIPolicy(cfg, model_name="tiny")
 
 

@@ -391,3 +391,36 @@ def test_read_only_paths_inside_the_worktree_stay_protected_and_the_rest_writabl
     assert result.output.endswith("y\n") and result.exit_code == 0
     assert not (tmp_path / ".git" / "hooks" / "pre-commit").exists()
     assert (tmp_path / "sub" / "file").read_text() == "y\n"
+
+
+@pytest.mark.parametrize("setter", ["prlimit", "interpreter"])
+def test_limits_are_set_without_preexec_fn_by_prlimit_or_the_interpreter(
+    tmp_path: Path, setter: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing runs Python between fork and exec (unsafe with threads); both setters apply
+    every limit, soft and hard."""
+    import subprocess
+
+    from core.agent import sandbox
+
+    if setter == "interpreter":
+        monkeypatch.setattr(sandbox, "_prlimit", lambda: None)
+    elif sandbox._prlimit() is None:
+        pytest.skip("prlimit (util-linux) is not installed here")
+    popen = subprocess.Popen
+
+    def no_preexec(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert kwargs.get("preexec_fn") is None
+        return popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", no_preexec)
+    limits = Limits(cpu_s=7, memory_bytes=300 << 20, file_bytes=3 << 20, processes=99)
+    result = run_command(
+        "python -c \"import resource as r; print([r.getrlimit(getattr(r, 'RLIMIT_' + n)) "
+        "for n in ('CPU', 'AS', 'FSIZE', 'NPROC', 'CORE')])\"",
+        tmp_path,
+        limits,
+    )
+    assert result.exit_code == 0, result.output
+    expected = [(7, 8), (300 << 20, 300 << 20), (3 << 20, 3 << 20), (99, 99), (0, 0)]
+    assert result.output.strip() == str(expected)
