@@ -4,8 +4,10 @@ The labelling screen must answer a key at once even while an import or a trainin
 the database's write lock. A decision handed to the writer is *pending* until its transaction
 commits; a lock is contention, not failure, so the writer waits a moment and tries again for
 as long as it takes. Only a permanent refusal (a new `mine` removed the pair, the workspace is
-read-only) ends a decision unstored, and the caller hears why. Decisions and undos keep their
-order: an undo of a pending decision runs after it.
+read-only) ends a decision unstored, and the caller hears why. A decision whose pair a new
+`mine` removed or renumbered meanwhile is kept: it goes to the pair of the same two rollouts,
+stored again if need be (the outcome names the id it landed on). Decisions and undos keep
+their order: an undo of a pending decision runs after it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.schema import Preference, PreferenceSource
+from core.schema import Pair, Preference, PreferenceSource
 from storage.store import Store
 
 RETRY_S = 0.2  # pause after a failed try: the lock holder commits, then we get in
@@ -30,10 +32,11 @@ class Outcome:
     """What became of one submitted decision or undo."""
 
     ticket: int
-    pair_id: int
+    pair_id: int  # where it landed: a re-mine may have renumbered the pair
     stored: bool  # committed (an undo: the decision is gone)
     error: str = ""  # why it never will be, when not stored
     waited: bool = False  # it met a held lock at least once before this outcome
+    submitted_pair_id: int = 0  # the pair id it was submitted with (0: the same as pair_id)
 
 
 class DecisionWriter:
@@ -42,7 +45,7 @@ class DecisionWriter:
     def __init__(self, db_path: Path, on_outcome: Callable[[Outcome], None] | None = None) -> None:
         self.db_path = Path(db_path)
         self.on_outcome = on_outcome
-        self._jobs: queue.Queue[tuple[int, str, Preference | int] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[int, str, Preference | int, Pair | None] | None] = queue.Queue()
         self._pending: dict[int, int] = {}  # ticket -> pair id
         self._guard = threading.Lock()
         self._tickets = 0
@@ -51,11 +54,12 @@ class DecisionWriter:
         self._thread.start()
 
     # -- the caller's side ------------------------------------------------------------------
-    def record(self, pref: Preference) -> int:
-        return self._submit("record", pref, pref.pair_id)
+    def record(self, pref: Preference, pair: Pair | None = None) -> int:
+        """`pair`, the pair as it was shown, lets the decision outlive a re-mine that drops it."""
+        return self._submit("record", pref, pref.pair_id, pair)
 
     def remove(self, pair_id: int) -> int:
-        return self._submit("remove", pair_id, pair_id)
+        return self._submit("remove", pair_id, pair_id, None)
 
     def pending_pairs(self) -> set[int]:
         """Pairs with a decision or undo not yet committed."""
@@ -73,12 +77,12 @@ class DecisionWriter:
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
-    def _submit(self, kind: str, payload: Preference | int, pair_id: int) -> int:
+    def _submit(self, kind: str, payload: Preference | int, pair_id: int, pair: Pair | None) -> int:
         with self._guard:
             self._tickets += 1
             ticket = self._tickets
             self._pending[ticket] = pair_id
-        self._jobs.put((ticket, kind, payload))
+        self._jobs.put((ticket, kind, payload, pair))
         return ticket
 
     # -- the writer thread ------------------------------------------------------------------
@@ -86,13 +90,14 @@ class DecisionWriter:
         store: Store | None = None
         try:
             while (job := self._jobs.get()) is not None:
-                ticket, kind, payload = job
+                ticket, kind, payload, pair = job
                 waited = False
                 while True:
                     try:
                         store = store or Store(self.db_path, busy_timeout_s=TRY_LOCK_S)
-                        self._apply(store, kind, payload)
-                        outcome = Outcome(ticket, self._pending[ticket], stored=True, waited=waited)
+                        landed = self._apply(store, kind, payload, pair)
+                        asked = self._pending[ticket]
+                        outcome = Outcome(ticket, landed, True, waited=waited, submitted_pair_id=asked)
                         break
                     except sqlite3.OperationalError as exc:
                         if "locked" not in str(exc) and "busy" not in str(exc):
@@ -113,11 +118,16 @@ class DecisionWriter:
                 store.close()
 
     @staticmethod
-    def _apply(store: Store, kind: str, payload: Preference | int) -> None:
+    def _apply(store: Store, kind: str, payload: Preference | int, pair: Pair | None) -> int:
+        """Commit one job; the pair id it landed on."""
         if kind == "record":
             assert isinstance(payload, Preference)
-            store.record_preference(payload)
-        else:
-            assert isinstance(payload, int)
             with store.write():
-                store.remove_preference(payload, PreferenceSource.HUMAN)
+                if pair is not None and store.pair(payload.pair_id) != pair:
+                    payload = payload.model_copy(update={"pair_id": store.restore_pair(pair)})
+                store.record_preference(payload)
+            return payload.pair_id
+        assert isinstance(payload, int)
+        with store.write():
+            store.remove_preference(payload, PreferenceSource.HUMAN)
+        return payload

@@ -93,11 +93,22 @@ class LabelSession:
             left_id=shown.left.id,
         )
         if self.writer is not None:
-            self.writer.record(pref)
+            self.writer.record(pref, shown.pair)
         else:
             pref = self.store.record_preference(pref)
         self.history = [*self.history, pref][-UNDO_DEPTH:]
         return pref
+
+    def settled(self, pair_id: int, landed_on: int | None) -> None:
+        """The writer is done with a decision on `pair_id`: it landed on `landed_on` (a re-mine
+        may have renumbered the pair), or None when it was never stored (undo has nothing)."""
+        if landed_on is None:
+            self.history = [p for p in self.history if p.pair_id != pair_id]
+        elif landed_on != pair_id:
+            self.history = [
+                p.model_copy(update={"pair_id": landed_on}) if p.pair_id == pair_id else p
+                for p in self.history
+            ]
 
     def undo(self) -> Pair | None:
         """Forget the newest decision of this session; the pair to show again, or None."""

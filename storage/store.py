@@ -252,6 +252,22 @@ class Store:
         where = "WHERE id NOT IN (SELECT pair_id FROM preferences)" if pending_only else ""
         return [rows.pair_from_row(r) for r in self.db.query(f"SELECT * FROM pairs {where} ORDER BY id")]
 
+    def restore_pair(self, pair: Pair) -> int:
+        """The id of the pair of these two rollouts: the stored one (a re-mine may have given it
+        a new id), or `pair` stored again where a re-mine dropped it. A human judged these two
+        rollouts; the judgement outlives the proposal. Call inside `self.write()`."""
+        key = rows.pair_key(pair.chosen_id, pair.rejected_id)
+        found = self.db.execute("SELECT id FROM pairs WHERE pair_key = ?", [key]).fetchone()
+        if found:
+            return int(found[0])
+        cursor = self.db.execute(
+            "INSERT INTO pairs (task_id, chosen_id, rejected_id, pair_key, score_gap, reason,"
+            " differing_flags, mined_at, kind, step) VALUES (:task_id, :chosen_id, :rejected_id,"
+            " :pair_key, :score_gap, :reason, :differing_flags, :mined_at, :kind, :step)",
+            rows.pair_row(pair),
+        )
+        return int(cursor.lastrowid or 0)
+
     def pair(self, pair_id: int) -> Pair | None:
         row = next(self.db.query("SELECT * FROM pairs WHERE id = ?", [pair_id]), None)
         return rows.pair_from_row(row) if row else None

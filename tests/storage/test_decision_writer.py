@@ -99,3 +99,26 @@ def test_a_decision_reported_stored_survives_kill_9(ws):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert stored(ws) == [(int(proc.stdout), "prefer")]
+
+
+def test_a_decision_whose_pair_a_re_mine_renumbered_or_dropped_lands_on_the_same_two_rollouts(ws):
+    outcomes = []
+    with ws.store() as store:
+        writer = DecisionWriter(ws.db_path, outcomes.append)
+        session = LabelSession(store, writer=writer)
+        first, second = (session.show(pair) for pair in store.pairs(pending_only=True)[:2])
+        with store.write():  # a re-mine drops the first, proposes it again under a new id,
+            store.db.execute("DELETE FROM pairs WHERE id IN (?, ?)", [first.pair.id, second.pair.id])
+            renumbered = store.restore_pair(first.pair)  # and drops the second for good
+        session.decide(first, "left")
+        session.decide(second, "right")
+        assert writer.close(timeout_s=120)
+        one, two = store.preferences(PreferenceSource.HUMAN)
+        assert (one.pair_id, one.chosen_id) == (renumbered, first.left.id) and renumbered != first.pair.id
+        restored = store.pair(two.pair_id)
+        assert two.chosen_id == second.right.id and restored.chosen_id == second.pair.chosen_id
+        assert restored.rejected_id == second.pair.rejected_id
+    assert [(o.stored, o.submitted_pair_id) for o in outcomes] == [
+        (True, first.pair.id),
+        (True, second.pair.id),
+    ]

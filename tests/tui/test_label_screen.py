@@ -176,17 +176,27 @@ async def test_keys_answer_while_another_process_holds_the_lock_and_every_decisi
     assert sorted(p.pair_id for p in human(labelled_ws)) == sorted(shown)
 
 
-async def test_a_pair_removed_under_the_screen_is_reported_and_labelling_goes_on(labelled_ws):
+async def test_a_pair_a_re_mine_dropped_under_the_screen_keeps_its_decision(labelled_ws):
+    """Another `mine` drops the pair on screen: the decision is about two rollouts, so it is
+    stored on the pair restored, and labelling goes on."""
     app = make_app(labelled_ws.root)
     async with app.run_test(size=(80, 24)) as pilot:
-        gone = app.screen.current.pair.id
+        shown = app.screen.current
         with labelled_ws.store() as store, store.write():
-            store.db.execute("DELETE FROM pairs WHERE id = ?", [gone])  # another `mine` dropped it
+            store.db.execute("DELETE FROM pairs WHERE id = ?", [shown.pair.id])
         await pilot.press("1")
         while app.decisions.pending:
             await pilot.pause(0.05)
         await pilot.pause(0.1)
-        assert any(f"pair #{gone} was not stored: no pair {gone}" in n.message for n in app._notifications)
-        assert app.screen.current is not None and app.screen.current.pair.id != gone
-        await pilot.press("2")
-    assert len(human(labelled_ws)) == 1
+        assert not [n for n in app._notifications if "not stored" in n.message]
+        assert app.screen.current is not None and app.screen.current.pair.id != shown.pair.id
+        await pilot.press("backspace")  # undo reaches the decision where it landed
+        while app.decisions.pending:
+            await pilot.pause(0.05)
+    assert human(labelled_ws) == []
+    with labelled_ws.store() as store:
+        restored = store.db.execute(
+            "SELECT chosen_id, rejected_id FROM pairs WHERE pair_key = ?",
+            ["|".join(sorted((shown.pair.chosen_id, shown.pair.rejected_id)))],
+        ).fetchall()
+    assert restored == [(shown.pair.chosen_id, shown.pair.rejected_id)]

@@ -109,11 +109,12 @@ class LabelScreen(Screen[None]):
     def decision_settled(self, outcome: Outcome) -> None:
         """The writer stored (or gave up) a decision: the counts change, and a pair whose
         decision failed is back in the queue."""
-        if not outcome.stored:
-            self.session.history = [p for p in self.session.history if p.pair_id != outcome.pair_id]
-            if self.current is None:
-                self.next_pair()
-                return
+        self.session.settled(
+            outcome.submitted_pair_id or outcome.pair_id, outcome.pair_id if outcome.stored else None
+        )
+        if not outcome.stored and self.current is None:
+            self.next_pair()
+            return
         self.draw_progress()
 
     def action_undo(self) -> None:
