@@ -200,3 +200,14 @@ async def test_a_pair_a_re_mine_dropped_under_the_screen_keeps_its_decision(labe
             ["|".join(sorted((shown.pair.chosen_id, shown.pair.rejected_id)))],
         ).fetchall()
     assert restored == [(shown.pair.chosen_id, shown.pair.rejected_id)]
+
+
+async def test_a_read_only_workspace_says_why_a_decision_cannot_be_stored(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.store.read_only = True  # as Store finds a database it may not write
+        shown = app.screen.current.pair.id
+        await pilot.press("1")
+        assert app.screen.current.pair.id == shown  # nothing decided, nothing lost
+        assert any("read-only" in n.message for n in app._notifications)
+    assert human(labelled_ws) == []
