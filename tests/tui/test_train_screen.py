@@ -143,3 +143,21 @@ async def test_a_run_that_cannot_start_says_why_on_the_screen(tmp_path):
         )
         failures = [n.message for n in app._notifications if "failed" in n.message]
         assert len(failures) == 1 and "does not exist" in failures[0], failures
+
+
+async def test_a_screen_out_of_sight_stops_reading_the_database(ws, monkeypatch):
+    calls = []
+    refresh = TrainScreen.refresh_runs
+    monkeypatch.setattr(TrainScreen, "refresh_runs", lambda self: calls.append(1) or refresh(self))
+    app = make_app(ws.root)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("t")
+        await wait_until(pilot, lambda: len(calls) >= 2)  # polling while shown
+        await pilot.press("v")  # the evaluations screen goes on top; the train screen stays below
+        await pilot.pause(0.2)
+        assert isinstance(app.screen_stack[-2], TrainScreen)
+        hidden = len(calls)
+        await pilot.pause(2.5)  # two and a half ticks out of sight
+        assert len(calls) == hidden, (hidden, len(calls), app.screen_stack)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: len(calls) >= hidden + 2)  # polling again

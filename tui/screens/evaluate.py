@@ -100,8 +100,18 @@ class EvalScreen(Screen[None]):
     def on_mount(self) -> None:
         self.evals_table.add_columns("eval", "run", "status", "rollouts", "started")
         self.refresh_evals()
-        self.set_interval(1.0, self.refresh_evals)
+        self._ticker = self.set_interval(1.0, self.refresh_evals)
         self.modes_table.focus()
+
+    def on_screen_suspend(self) -> None:
+        """A screen out of sight stops polling: each visited screen would otherwise keep
+        reading the database every second for as long as the app runs."""
+        self._ticker.pause()
+
+    def on_screen_resume(self) -> None:
+        if hasattr(self, "_ticker"):  # not on the first showing, before on_mount started it
+            self.refresh_evals()
+            self._ticker.resume()
 
     @property
     def selected(self) -> dict[str, Any] | None:
