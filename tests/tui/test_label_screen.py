@@ -211,3 +211,19 @@ async def test_a_read_only_workspace_says_why_a_decision_cannot_be_stored(labell
         assert app.screen.current.pair.id == shown  # nothing decided, nothing lost
         assert any("read-only" in n.message for n in app._notifications)
     assert human(labelled_ws) == []
+
+
+async def test_i_shows_the_task_of_the_pair_in_full(labelled_ws):
+    from tui.screens.task_info import TaskScreen
+
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        task_id = app.screen.current.pair.task_id
+        with labelled_ws.store() as store:
+            instruction = store.task(task_id).instruction
+        await pilot.press("i")
+        assert isinstance(app.screen, TaskScreen)
+        shown = str(app.screen.query_one("Static").render())
+        assert task_id in shown and instruction.strip().splitlines()[0] in shown and "may edit" in shown
+        await pilot.press("escape")
+        assert isinstance(app.screen, LabelScreen)

@@ -62,6 +62,7 @@ class LabelScreen(Screen[None]):
         Binding("space", "decide('skip')", "Skip", id="label.skip"),
         Binding("backspace", "undo", "Undo", id="label.undo"),
         Binding("n", "note", "Tags/note", id="label.note"),
+        Binding("i", "task", "Task", id="label.task"),
         Binding("escape", "app.pop_or_rollouts", "Back", show=False),
     ]
 
@@ -91,7 +92,7 @@ class LabelScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("decide", "note"):
+        if action in ("decide", "note", "task"):
             return self.current is not None or None  # None: shown greyed out
         if action == "undo":
             return bool(self.session.history) or None
@@ -121,6 +122,13 @@ class LabelScreen(Screen[None]):
         pair = self.session.undo()
         if pair is not None:
             self.show_pair(self.session.show(pair))
+
+    def action_task(self) -> None:
+        from tui.screens.task_info import TaskScreen
+
+        if self.current is not None:
+            task_id = self.current.pair.task_id
+            self.app.push_screen(TaskScreen(task_id, self.session.store.task(task_id)))
 
     def action_note(self) -> None:
         def keep(result: tuple[list[str], str] | None) -> None:

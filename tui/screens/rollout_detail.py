@@ -140,6 +140,7 @@ class RolloutDetailScreen(Screen[None]):
         Binding("g", "next_flagged", "Flagged", id="detail.next_flagged"),
         Binding("b", "branch", "Branch", id="detail.branch"),
         Binding("p", "parent", "Parent", id="detail.parent"),
+        Binding("i", "task", "Task", id="detail.task"),
         Binding("tab", "app.focus_next", "Pane", id="detail.focus_next"),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
         Binding("escape", "back", "Back", id="detail.back"),
@@ -318,6 +319,13 @@ class RolloutDetailScreen(Screen[None]):
     def action_parent(self) -> None:
         if self.rollout is not None and self.rollout.parent_id:
             self.app.push_screen(RolloutDetailScreen(self.store, self.rollout.parent_id))
+
+    def action_task(self) -> None:
+        from tui.screens.task_info import TaskScreen
+
+        if self.rollout is not None:
+            task_id = self.rollout.task_id
+            self.app.push_screen(TaskScreen(task_id, self.store.task(task_id) or self.rollout.task))
 
     def action_back(self) -> None:
         self.app.pop_screen()
