@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.checks.badges import check_of_badge
 from storage.store import Store
 
 SORTABLE = {
@@ -58,7 +59,10 @@ class Filter:
             elif key == "policy":
                 sql.append("policy LIKE ?")
                 params.append(f"%{value}%")
-            elif key == "flag":
+            elif key == "flag" and (check := check_of_badge(value)) is not None:
+                sql.append("id IN (SELECT rollout_id FROM flags WHERE check_id = ?)")
+                params.append(check)
+            elif key == "flag":  # part of a check id: `flag:loop`, `flag:tests.`
                 sql.append("id IN (SELECT rollout_id FROM flags WHERE check_id LIKE ?)")
                 params.append(f"%{value}%")
             elif key == "outcome":

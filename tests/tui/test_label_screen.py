@@ -1,5 +1,6 @@
 """A real labelling session driven from the keyboard, asserted on the database."""
 
+import io
 import signal
 import sqlite3
 import subprocess
@@ -227,3 +228,20 @@ async def test_i_shows_the_task_of_the_pair_in_full(labelled_ws):
         assert task_id in shown and instruction.strip().splitlines()[0] in shown and "may edit" in shown
         await pilot.press("escape")
         assert isinstance(app.screen, LabelScreen)
+
+
+async def test_help_explains_the_badges_and_step_letters(labelled_ws):
+    from rich.console import Console
+
+    from tui.screens.help import HelpScreen, legend
+
+    console = Console(width=110, record=True, file=io.StringIO())
+    console.print(legend())
+    shown = console.export_text()
+    assert "NOSTOP" in shown and "stuck.no_stop" in shown and "R read" in shown
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        texts = [str(static.render()) for static in app.screen.query("Static")]
+    assert any("under [keys]" in text for text in texts)  # text, not eaten as a markup tag

@@ -27,8 +27,25 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(key, description)
         with VerticalScroll(id="help-box"):
             yield Static(table)
+            yield Static(legend())
             yield Static(
                 "\nLabelling keys are remapped in agentpref.toml under [keys] (see the README).\n"
                 "ctrl+p opens the command palette, which lists every action. escape closes this.",
                 classes="dim",
+                markup=False,  # "[keys]" is text, not a tag
             )
+
+
+def legend() -> Table:
+    """What the badges and step letters stand for; `flag:` filters take either form."""
+    from core.checks.badges import BADGES
+    from tui.widgets.timeline import KIND_LETTER
+
+    table = Table("badge", "check (filter with flag:BADGE or part of the id)", box=None, title_justify="left")
+    table.title = "\nBadges and step letters"
+    for check, badge in BADGES.items():
+        table.add_row(badge, check)
+    letters = "  ".join(f"{letter} {kind.value}" for kind, (letter, _) in KIND_LETTER.items())
+    table.add_row("", "")
+    table.add_row("steps", letters + "  ! no valid tool call")
+    return table

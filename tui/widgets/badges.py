@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from core.checks.badges import BADGES
 from core.text import visible
 
-SHORT = {
-    "protocol.malformed": "MAL",
-    "tests.never_run": "NOTEST",
-    "tests.not_rerun": "NORERUN",
-    "tests.ignored_failure": "IGNFAIL",
-    "files.outside_allowed": "OUTSIDE",
-    "diff.too_large": "BIGDIFF",
-    "loop.repeat": "LOOP",
-    "path.hallucinated": "NOPATH",
-    "edit.unread": "UNREAD",
-    "stuck.no_stop": "NOSTOP",
-    "evidence.uncited": "UNCITED",
-}
+SHORT = BADGES  # check id -> badge (core.checks.badges)
 
 
 def short(check: str) -> str:
