@@ -106,16 +106,18 @@ def test_odd_arguments_and_files_give_error_observations_not_crashes(task_repo):
         assert "not a UTF-8 text file" in call(env, "edit", path="blob.bin", old="a", new="b").content
 
 
-def test_a_failed_worktree_leaves_no_temporary_folder(tmp_path, task_repo):
+def test_a_failed_worktree_leaves_no_temporary_folder(tmp_path, task_repo, monkeypatch):
     import tempfile
 
     task, _ = task_repo
+    private = tmp_path / "tmp"  # not the shared /tmp, where a suite running beside this one works
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     empty = tmp_path / "empty"
-    git.Repo.init(empty)  # a repository without a commit: `worktree add HEAD` fails
-    before = set(Path(tempfile.gettempdir()).glob(f"agentpref-{task.id}-*"))
+    git.Repo.init(empty).close()  # a repository without a commit: `worktree add HEAD` fails
     with pytest.raises(git.GitCommandError), TaskEnv(task, empty):
         pass
-    assert set(Path(tempfile.gettempdir()).glob(f"agentpref-{task.id}-*")) == before
+    assert list(private.iterdir()) == []
 
 
 def test_a_refused_edit_is_not_taken_for_a_missing_path(task_repo):
