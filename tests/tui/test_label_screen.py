@@ -245,3 +245,18 @@ async def test_help_explains_the_badges_and_step_letters(labelled_ws):
         assert isinstance(app.screen, HelpScreen)
         texts = [str(static.render()) for static in app.screen.query("Static")]
     assert any("under [keys]" in text for text in texts)  # text, not eaten as a markup tag
+
+
+async def test_an_empty_queue_picks_up_pairs_another_process_mined(labelled_ws):
+    from storage import service
+    from tests.tui.conftest import wait_until
+
+    with labelled_ws.store() as store:
+        service.auto_label(store)  # every pair decided
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("l")
+        assert isinstance(app.screen, LabelScreen) and app.screen.current is None
+        with labelled_ws.store() as store, store.write():  # another process: a pair to decide
+            store.db.execute("DELETE FROM preferences WHERE id = (SELECT max(id) FROM preferences)")
+        await wait_until(pilot, lambda: app.screen.current is not None, timeout=120)

@@ -26,6 +26,7 @@ from tui.widgets.diff import diff_text
 from tui.widgets.timeline import timeline_text
 
 NARROW = 120  # columns below which the two sides stack
+QUEUE_POLL_S = 2.0  # how often an empty labelling queue looks for pairs mined elsewhere
 
 
 class PairPane(VerticalScroll):
@@ -86,6 +87,19 @@ class LabelScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.next_pair()
+        # Another process may mine (a `mine` in the next pane): an empty queue looks again.
+        self._queue_watch = self.set_interval(QUEUE_POLL_S, self._pick_up_new_pairs)
+
+    def _pick_up_new_pairs(self) -> None:
+        if self.current is None and self.session.next_pending() is not None:
+            self.next_pair()
+
+    def on_screen_suspend(self) -> None:
+        self._queue_watch.pause()
+
+    def on_screen_resume(self) -> None:
+        if hasattr(self, "_queue_watch"):
+            self._queue_watch.resume()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "narrow")
