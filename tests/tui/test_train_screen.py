@@ -84,6 +84,9 @@ async def test_cancel_and_resume_from_the_keyboard(ws):
         await wait_until(pilot, lambda: status_of(ws, run_id)[1]["step"] >= 2)
         table = app.screen.query_one("#runs-table", DataTable)
         table.move_cursor(row=[r[0] for r in table_cells(app.screen)].index(run_id))
+        await pilot.press("c")  # a single press only asks
+        assert any("press c again" in n.message for n in app._notifications)
+        assert status_of(ws, run_id)[0] == "running"
         await pilot.press("c")
         await wait_until(pilot, lambda: status_of(ws, run_id)[0] == "cancelled")
         stopped = status_of(ws, run_id)[1]["step"]

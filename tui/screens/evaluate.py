@@ -22,6 +22,7 @@ from storage import evals, runs
 from storage.jobs import FINISHED, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.widgets.confirm import CONFIRM_S, PressTwice
 from tui.widgets.plain import markup_safe, plain
 
 VERDICT_STYLE = {"better": "green", "worse": "bold red", "unchanged": "dim"}
@@ -78,6 +79,7 @@ class EvalScreen(Screen[None]):
         self._mode_keys: list[str] = []
         self._shown: tuple[object, ...] = ()
         self.marked: str | None = None
+        self._cancel = PressTwice()
         self.latest_run: dict[str, Any] | None = None  # the run `e` evaluates, read once a refresh
 
     def compose(self) -> ComposeResult:
@@ -251,7 +253,10 @@ class EvalScreen(Screen[None]):
         from tui.commands.evaluate import cancel_eval
 
         row = self.selected
-        if row is not None:
+        if row is not None and not self._cancel.confirmed(row["id"]):
+            why = f"press c again within {CONFIRM_S:.0f} s to cancel evaluation {row['id']}"
+            self.notify(why, severity="warning")
+        elif row is not None:
             try:
                 self.notify(cancel_eval(self.store, row["id"]))
             except Exception as exc:  # it ended in between

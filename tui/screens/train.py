@@ -23,6 +23,7 @@ from storage.jobs import CANCELLED, FAILED, FINISHED, LOST, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.screens.worker_errors import ReportsWorkerErrors
+from tui.widgets.confirm import CONFIRM_S, PressTwice
 from tui.widgets.curves import Curves
 from tui.widgets.plain import markup_safe, plain
 
@@ -101,6 +102,7 @@ class TrainScreen(ReportsWorkerErrors, Screen[None]):
     def __init__(self, workspace: Workspace, store: Store) -> None:
         super().__init__()
         self.workspace, self.store = workspace, store
+        self._cancel = PressTwice()
         self._rows: list[dict[str, Any]] = []
         self._log_key: tuple[str | None, int] = (None, -1)
         self._curves_key: tuple[object, ...] = ()
@@ -257,6 +259,11 @@ class TrainScreen(ReportsWorkerErrors, Screen[None]):
 
         row = self.selected
         if row is None:
+            return
+        if not self._cancel.confirmed(row["id"]):
+            self.notify(
+                f"press c again within {CONFIRM_S:.0f} s to cancel run {row['id']}", severity="warning"
+            )
             return
         try:
             self.notify(cancel_run(self.store, row["id"]))
