@@ -162,40 +162,29 @@ def test_a_whole_document_error_names_the_line_not_a_record(tmp_path, store):
     assert report.failed[0].error.startswith(f"{path}, line 3: invalid JSON at column")
 
 
-def test_an_import_holds_the_write_lock_a_batch_at_a_time_so_other_writers_get_in(tmp_path, monkeypatch):
-    """Another writer (a labelling screen, a heartbeat) commits between the import's batches,
-    and sees a partial count while the file is still going in; the file counts as imported
-    only after its last batch."""
+def test_an_import_writes_a_batch_per_transaction_after_checking_the_whole_file(tmp_path, monkeypatch):
+    """Each batch is its own short transaction, committed before the next begins (another
+    connection sees it), and the file counts as imported only after its last batch."""
     import sqlite3
-    import threading
 
     from storage.store import Store
 
     data = synthetic.write_jsonl(tmp_path / "r.jsonl", 600, seed=6)
     monkeypatch.setattr(ingest, "BATCH", 20)
-    db = tmp_path / "a.db"
-    with Store(db) as store:
-        store.db.execute("CREATE TABLE marks (rollouts INTEGER, imports INTEGER)")
-    done = threading.Event()
-
-    def run_import():
-        with Store(db) as store:
-            import_files(store, [data], Config(), workers=1)
-        done.set()
-
-    other = sqlite3.connect(db, timeout=120, isolation_level=None)
-    thread = threading.Thread(target=run_import)
-    thread.start()
     seen = []
-    while not done.is_set():
-        other.execute("BEGIN IMMEDIATE")
-        other.execute(
-            "INSERT INTO marks SELECT (SELECT count(*) FROM rollouts), (SELECT count(*) FROM imports)"
+    insert = Store.insert_rollouts
+
+    def watched(self, batch):  # type: ignore[no-untyped-def]
+        assert not self.db.conn.in_transaction  # not inside a transaction spanning the file
+        other = sqlite3.connect(self.path)
+        seen.append(
+            other.execute("SELECT (SELECT count(*) FROM rollouts), (SELECT count(*) FROM imports)").fetchone()
         )
-        other.execute("COMMIT")
-        seen.append(other.execute("SELECT * FROM marks ORDER BY rowid DESC LIMIT 1").fetchone())
-    thread.join()
-    partial = [(r, i) for r, i in seen if 0 < r < 600]
-    assert partial, "no write got in while the file was going in"
-    assert all(i == 0 for _, i in partial)  # not yet recorded as imported
-    assert other.execute("SELECT count(*) FROM rollouts").fetchone()[0] == 600
+        other.close()
+        return insert(self, batch)
+
+    monkeypatch.setattr(Store, "insert_rollouts", watched)
+    with Store(tmp_path / "a.db") as store:
+        import_files(store, [data], Config(), workers=1)
+        assert store.scalar("SELECT count(*) FROM imports") == 1
+    assert seen == [(20 * k, 0) for k in range(30)]  # every earlier batch already committed
