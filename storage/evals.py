@@ -25,7 +25,7 @@ from core.checks import REGISTRY
 from core.config import Config, PolicyConfig
 from core.evaluate.compare import compare
 from core.schema import Task
-from storage.jobs import FINISHED, QUEUED, RUNNING, decode_job, process_started, update_job
+from storage.jobs import FINISHED, QUEUED, decode_job, start_job, update_job
 from storage.rows import now
 from storage.runs import RUN_ID
 from storage.store import Store
@@ -63,16 +63,7 @@ def update_eval(store: Store, eval_id: str, **fields: Any) -> None:
 
 
 def start_eval(store: Store, eval_id: str, pid: int) -> None:
-    update_eval(
-        store,
-        eval_id,
-        status=RUNNING,
-        pid=pid,
-        pid_start=process_started(pid),
-        heartbeat=now(),
-        error=None,
-        finished_at=None,
-    )
+    start_job(store, "evals", eval_id, JSON_COLUMNS, pid)
 
 
 def end_eval(store: Store, eval_id: str, status: str, **fields: Any) -> None:

@@ -73,6 +73,17 @@ def process_started(pid: int | None) -> str | None:
     return fields[19] if fields and len(fields) > 19 else None
 
 
+def owned_by(pid: int) -> dict[str, Any]:
+    """The columns that name a job's process: its pid and start time (a pid gets reused)."""
+    return {"pid": pid, "pid_start": process_started(pid)}
+
+
+def start_job(store: Store, table: str, job_id: str, json_columns: Iterable[str], pid: int) -> None:
+    """Mark a job running in process `pid`, beating from now on."""
+    fields = {**owned_by(pid), "status": RUNNING, "heartbeat": now(), "error": None, "finished_at": None}
+    update_job(store, table, job_id, json_columns, **fields)
+
+
 def job_process_alive(row: dict[str, Any]) -> bool:
     """Whether the process a job row names still runs: same pid, same start time."""
     pid = row.get("pid")

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from storage.jobs import QUEUED, RUNNING, decode_job, process_started, update_job
+from storage.jobs import QUEUED, decode_job, start_job, update_job
 from storage.rows import now
 from storage.store import Store
 
@@ -48,16 +48,7 @@ def update_run(store: Store, run_id: str, **fields: Any) -> None:
 
 
 def start_run(store: Store, run_id: str, pid: int) -> None:
-    update_run(
-        store,
-        run_id,
-        status=RUNNING,
-        pid=pid,
-        pid_start=process_started(pid),
-        heartbeat=now(),
-        error=None,
-        finished_at=None,
-    )
+    start_job(store, "runs", run_id, JSON_COLUMNS, pid)
 
 
 def end_run(store: Store, run_id: str, status: str, **fields: Any) -> None:

@@ -20,7 +20,7 @@ from core.prefix import step_keys
 from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task, ToolCall
 from storage import rows
 from storage.health import DatabaseDamaged, open_read_only
-from storage.migrations import migrate, write_transaction
+from storage.migrations import LATEST, migrate, version, write_transaction
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -63,8 +63,6 @@ class Store:
         return sqlite3.connect(str(self.path), timeout=busy_timeout_s)
 
     def _check_schema(self) -> None:
-        from storage.migrations import LATEST, version
-
         found = version(self.db)
         if found != LATEST:
             raise ReadOnlyWorkspace(

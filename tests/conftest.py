@@ -68,3 +68,13 @@ def force_isolation(monkeypatch: pytest.MonkeyPatch):
     yield force
     for probe in probes:
         probe.cache_clear()
+
+
+def wait_for(condition, what: str, timeout_s: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll `condition` until it holds; a generous bound for a loaded machine, never a timing."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)

@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseDamaged as exc:
         return _error(exc, EXIT_FAILURE)
     except sqlite3.OperationalError as exc:  # contention or access, never damage
-        db = Path(getattr(args, "workspace", ".")) / DB_NAME
+        db = _db_path(args)
         if "locked" in str(exc) or "busy" in str(exc):
             why = "another process held its write lock past the busy timeout (30 s): run the command again"
             return _error(f"{db}: {why}", EXIT_FAILURE)
@@ -249,11 +249,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error(f"{db} cannot be written ({exc})", EXIT_BAD_INPUT)
         return _error(f"{db}: {exc}", EXIT_FAILURE)
     except sqlite3.DatabaseError as exc:  # damage found past the open-time check
-        db = Path(getattr(args, "workspace", ".")) / DB_NAME
-        return _error(DatabaseDamaged(db, str(exc)), EXIT_FAILURE)
+        return _error(DatabaseDamaged(_db_path(args), str(exc)), EXIT_FAILURE)
     except KeyboardInterrupt:
         err.print("interrupted")
         return EXIT_FAILURE
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "workspace", ".")) / DB_NAME
 
 
 def _error(exc: object, code: int) -> int:

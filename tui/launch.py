@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from storage import runs
-from storage.jobs import QUEUED, job_process_alive, process_started
+from storage.jobs import QUEUED, job_process_alive, owned_by
 from storage.rows import now
 from storage.store import Store
 from storage.workspace import Workspace
@@ -64,7 +64,7 @@ def launch_training(ws: Workspace, overrides: list[str], resume: str | None = No
         for item in overrides:
             extra += ["--set", item]
         pid = _spawn(cli_command(ws, "--train", *extra), log_path)
-        runs.update_run(store, run_id, pid=pid, pid_start=process_started(pid))
+        runs.update_run(store, run_id, **owned_by(pid))
     return run_id
 
 
@@ -77,5 +77,5 @@ def launch_eval(ws: Workspace, run_id: str) -> str:
         log_path = ws.root / "evals" / f"{eval_id}.log"
         evals.update_eval(store, eval_id, log_path=ws.to_stored(log_path))
         pid = _spawn(cli_command(ws, "eval", "--run", run_id, "--eval-id", eval_id), log_path)
-        evals.update_eval(store, eval_id, pid=pid, pid_start=process_started(pid))
+        evals.update_eval(store, eval_id, **owned_by(pid))
     return eval_id

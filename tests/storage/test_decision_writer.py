@@ -5,26 +5,19 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from core.schema import Decision, Preference, PreferenceSource
 from storage.decision_writer import DecisionWriter
 from storage.labelling import LabelSession
+from tests.conftest import wait_for
 from tests.tui.conftest import build_workspace
 
 
 @pytest.fixture
 def ws(tmp_path):
     return build_workspace(tmp_path / "ws")
-
-
-def wait_for(condition, what, timeout_s=120.0):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
 
 
 def stored(ws):

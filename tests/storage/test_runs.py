@@ -5,6 +5,7 @@ import pytest
 from storage import runs
 from storage.jobs import Heartbeat, job_process_alive, process_started, shown_status
 from storage.store import Store
+from tests.conftest import wait_for
 
 
 @pytest.fixture
@@ -38,15 +39,15 @@ def _ago(seconds):
     return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
 
 
-def test_a_running_job_that_stopped_beating_is_lost(store):
+def _this_process(**row):
+    """A job row whose process is this test's own (alive, pid and start time)."""
     import os
 
-    alive = {
-        "status": "running",
-        "heartbeat": _ago(1),
-        "pid": os.getpid(),
-        "pid_start": process_started(os.getpid()),
-    }
+    return {**row, "pid": os.getpid(), "pid_start": process_started(os.getpid())}
+
+
+def test_a_running_job_that_stopped_beating_is_lost(store):
+    alive = _this_process(status="running", heartbeat=_ago(1))
     assert shown_status(alive) == "running"
     assert shown_status({**alive, "heartbeat": _ago(20), "pid": 2**22 + 12345}) == "lost"  # no such process
     assert shown_status({**alive, "heartbeat": _ago(600), "pid_start": "1"}) == "lost"  # its pid, reused
@@ -84,25 +85,9 @@ def test_a_resumed_run_forgets_the_metrics_after_its_checkpoint(store):
 
 def test_a_job_whose_process_lives_is_never_lost_however_long_its_beats_were_held_up(store):
     """Another process may hold the write lock for minutes (a big import): the run lives on."""
-    import os
-
-    row = {
-        "status": "running",
-        "heartbeat": _ago(3600),
-        "pid": os.getpid(),
-        "pid_start": process_started(os.getpid()),
-    }
+    row = _this_process(status="running", heartbeat=_ago(3600))
     assert job_process_alive(row) and shown_status(row) == "running"
     assert shown_status({**row, "status": "queued", "created_at": _ago(3600)}) == "queued"
-
-
-def _wait(condition, what, timeout_s=120.0):
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
 
 
 def test_heartbeat_skips_beats_while_the_lock_is_held_and_beats_again_after(store):
@@ -113,9 +98,9 @@ def test_heartbeat_skips_beats_while_the_lock_is_held_and_beats_again_after(stor
     other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # as a long import does
     with Heartbeat(store.path, "runs", run_id, every_s=0.05) as beat:
-        _wait(lambda: beat.missed >= 3, "the heartbeat never met the held lock")
+        wait_for(lambda: beat.missed >= 3, "the heartbeat never met the held lock")
         assert beat.beats == 0 and "locked" in beat.last_error
         other.execute("ROLLBACK")
-        _wait(lambda: beat.beats >= 1, "the heartbeat died instead of beating again")
+        wait_for(lambda: beat.beats >= 1, "the heartbeat died instead of beating again")
     stamp = datetime.fromisoformat(runs.get_run(store, run_id)["heartbeat"])
     assert stamp > datetime.now(UTC) - timedelta(seconds=60)

@@ -22,6 +22,7 @@ from storage import evals, runs
 from storage.jobs import FINISHED, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.screens.polling import PollsWhileShown
 from tui.widgets.confirm import CONFIRM_S, PressTwice
 from tui.widgets.plain import markup_safe, plain
 
@@ -62,7 +63,7 @@ def fill_modes(table: DataTable[Any], result: dict[str, Any]) -> list[str]:
     return keys
 
 
-class EvalScreen(Screen[None]):
+class EvalScreen(PollsWhileShown, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "start_eval", "Evaluate latest run"),
         Binding("b", "toggle_chart", "Bars/table"),
@@ -102,18 +103,8 @@ class EvalScreen(Screen[None]):
     def on_mount(self) -> None:
         self.evals_table.add_columns("eval", "run", "status", "rollouts", "started")
         self.refresh_evals()
-        self._ticker = self.set_interval(1.0, self.refresh_evals)
+        self.poll_while_shown(1.0, self.refresh_evals)
         self.modes_table.focus()
-
-    def on_screen_suspend(self) -> None:
-        """A screen out of sight stops polling: each visited screen would otherwise keep
-        reading the database every second for as long as the app runs."""
-        self._ticker.pause()
-
-    def on_screen_resume(self) -> None:
-        if hasattr(self, "_ticker"):  # not on the first showing, before on_mount started it
-            self.refresh_evals()
-            self._ticker.resume()
 
     @property
     def selected(self) -> dict[str, Any] | None:

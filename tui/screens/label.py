@@ -21,6 +21,7 @@ from core.text import visible
 from storage.decision_writer import Outcome
 from storage.labelling import LabelSession, ShownPair
 from tui.screens.note import NoteScreen
+from tui.screens.polling import PollsWhileShown
 from tui.widgets.badges import badges, own_tests_note
 from tui.widgets.diff import diff_text
 from tui.widgets.timeline import timeline_text
@@ -54,7 +55,7 @@ class PairPane(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class LabelScreen(Screen[None]):
+class LabelScreen(PollsWhileShown, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "decide('left')", "Left better", id="label.left"),
         Binding("2", "decide('right')", "Right better", id="label.right"),
@@ -88,18 +89,11 @@ class LabelScreen(Screen[None]):
     def on_mount(self) -> None:
         self.next_pair()
         # Another process may mine (a `mine` in the next pane): an empty queue looks again.
-        self._queue_watch = self.set_interval(QUEUE_POLL_S, self._pick_up_new_pairs)
+        self.poll_while_shown(QUEUE_POLL_S, self._pick_up_new_pairs)
 
     def _pick_up_new_pairs(self) -> None:
         if self.current is None and self.session.next_pending() is not None:
             self.next_pair()
-
-    def on_screen_suspend(self) -> None:
-        self._queue_watch.pause()
-
-    def on_screen_resume(self) -> None:
-        if hasattr(self, "_queue_watch"):
-            self._queue_watch.resume()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "narrow")

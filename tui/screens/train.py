@@ -22,6 +22,7 @@ from storage import runs
 from storage.jobs import CANCELLED, FAILED, FINISHED, LOST, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.screens.polling import PollsWhileShown
 from tui.screens.worker_errors import ReportsWorkerErrors
 from tui.widgets.confirm import CONFIRM_S, PressTwice
 from tui.widgets.curves import Curves
@@ -89,7 +90,7 @@ def _shape(row: dict[str, Any]) -> tuple[object, ...]:
     )
 
 
-class TrainScreen(ReportsWorkerErrors, Screen[None]):
+class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
         Binding("c", "cancel_run", "Cancel run"),
@@ -126,18 +127,8 @@ class TrainScreen(ReportsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self.table.add_columns("run", "status", "step", "val acc", "started")
         self.refresh_runs()
-        self._ticker = self.set_interval(1.0, self.refresh_runs)
+        self.poll_while_shown(1.0, self.refresh_runs)
         self.table.focus()
-
-    def on_screen_suspend(self) -> None:
-        """A screen out of sight stops polling: each visited screen would otherwise keep
-        reading the database every second for as long as the app runs."""
-        self._ticker.pause()
-
-    def on_screen_resume(self) -> None:
-        if hasattr(self, "_ticker"):  # not on the first showing, before on_mount started it
-            self.refresh_runs()
-            self._ticker.resume()
 
     @property
     def selected(self) -> dict[str, Any] | None:
