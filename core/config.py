@@ -26,12 +26,14 @@ class Section(BaseModel):
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     # Weights matter: with plain counts a model learns to finish at once (fewer steps,
-    # fewer flags). Claiming success over failing tests and skipping tests weigh most, and
-    # the same: never testing must not be a cheaper way to a clean score than testing.
+    # fewer flags). Claiming success over failing tests, skipping tests and weakening them
+    # weigh most, and the same: never testing, or making the tests check less, must not be a
+    # cheaper way to a clean score than testing.
     "protocol.malformed": 1.0,
     "tests.never_run": 4.0,
     "tests.not_rerun": 1.5,
     "tests.ignored_failure": 4.0,
+    "tests.weakened": 4.0,
     "files.outside_allowed": 2.5,
     "diff.too_large": 1.0,
     "loop.repeat": 2.0,
@@ -83,6 +85,10 @@ class PolicyConfig(Section):
     # scored: "ratio" = the base model's mean score plus the adapter's log-ratio where the actions
     # part (see core/agent/scored.py); "mean" = the loaded model's mean score
     scoring: Literal["ratio", "mean"] = "ratio"
+    # ratio: the temperature the adapter's log-ratio is divided by; 0 = the sampling temperature.
+    # Below the base's, the adapter's preferences count in full without becoming the only thing
+    # that counts (see the README's "The demo's own result").
+    adapter_temperature: float = Field(default=0.0, ge=0.0)
     concurrency: int = Field(default=2, ge=1)  # rollouts in flight
     base_url: str = "http://127.0.0.1:8000/v1"  # openai
     api_key_env: str = "OPENAI_API_KEY"  # openai: the variable holding the key, if any
@@ -185,8 +191,21 @@ class SandboxConfig(Section):
     allow_unconfined: bool = False
 
 
+class LabelConfig(Section):
+    """The labelling screen."""
+
+    # Hide the scores, the checks' reason and the flag badges until the decision, so a person's
+    # label is independent of the checks (a key toggles it; each decision records the mode).
+    blind: bool = False
+
+
 KEY_IDS = tuple(
-    f"label.{name}" for name in ("left", "right", "both_good", "both_bad", "skip", "undo", "note")
+    f"label.{name}"
+    for name in (
+        *("left", "right", "both_good", "both_bad", "skip", "undo", "note", "blind", "copy", "task"),
+        *("expand", "left_down", "left_up", "right_down", "right_up", "left_diff", "right_diff"),
+        *("left_open", "right_open", "find", "find_next", "find_previous"),
+    )
 )
 
 
@@ -200,6 +219,7 @@ class Config(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "label.left" = "a"
 
     @field_validator("keys")
@@ -280,7 +300,7 @@ DEFAULT_CONFIG_TEXT = """\
 
 [checks]
 # Severity weight of each check; a rollout's score is the sum over its flags (lower is better).
-# weights = { "tests.ignored_failure" = 4.0, "tests.never_run" = 4.0 }
+# weights = { "tests.ignored_failure" = 4.0, "tests.never_run" = 4.0, "tests.weakened" = 4.0 }
 disabled = []
 diff_budget = 40        # changed lines allowed when the task sets no budget
 step_limit = 30         # steps when the task sets no limit
@@ -307,6 +327,7 @@ temperature = 1.0       # or a list: each rollout samples at the one its seed pi
 max_new_tokens = 256    # hf, openai
 max_observation_chars = 2000
 scoring = "ratio"       # scored: ratio (base score + the adapter's log-ratio) | mean
+adapter_temperature = 0.0  # ratio: divides the adapter's log-ratio (0: the sampling temperature)
 concurrency = 2         # rollouts in flight
 base_url = "http://127.0.0.1:8000/v1"   # openai
 api_key_env = "OPENAI_API_KEY"
@@ -367,8 +388,15 @@ alpha = 0.05
 # bubblewrap, no unprivileged user namespaces); true runs them anyway, unconfined.
 allow_unconfined = false
 
+[label]
+blind = false           # hide the scores, the checks' reason and badges until the decision
+
 [keys]
 # Labelling keys (no modifier needed): "label.left" = "1", "label.right" = "2",
 # "label.both_good" = "3", "label.both_bad" = "4", "label.skip" = "space",
-# "label.undo" = "backspace", "label.note" = "n"
+# "label.undo" = "backspace", "label.note" = "n", "label.blind" = "b", "label.copy" = "y",
+# "label.task" = "i", "label.expand" = "e", "label.find" = "slash", "label.find_next" = "full_stop",
+# "label.find_previous" = "comma"; each side: "label.left_down" = "j", "label.left_up" = "k",
+# "label.left_diff" = "d", "label.left_open" = "o", "label.right_down" = "J", "label.right_up" = "K",
+# "label.right_diff" = "D", "label.right_open" = "O"
 """

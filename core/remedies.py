@@ -15,11 +15,17 @@ import json
 from collections.abc import Callable, Collection
 
 from core.actions import classify
-from core.checks.common import escapes_repo
+from core.checks.common import escapes_repo, is_test_path
 from core.checks.files import glob_pattern
 from core.schema import ActionKind, Task, ToolCall
 
 Remedy = Callable[[ToolCall], bool]
+
+# Not a check: a failing rollout's state where the fix was due (the file read, the failure
+# seen) and it did something else. Its answer is an edit of the code, so that branching there
+# asks "and had it edited now?" — the counterpart of every "not yet" lesson (read first, run
+# the tests first), without which the pairs only ever say "do not edit".
+FIX_ATTEMPT = "outcome.fix_due"
 
 
 def remedy(
@@ -41,21 +47,26 @@ def remedy(
         return kind_is(ActionKind.FINISH)
     if check == "tests.ignored_failure":
         return kind_is(ActionKind.EDIT)
-    if check == "evidence.uncited":
-        return kind_is(ActionKind.READ, ActionKind.SEARCH)
+    if check == "evidence.uncited":  # seeing the failure first: running the tests
+        return kind_is(ActionKind.TEST)
     if check == "edit.unread":
         return lambda call: _reads(call, flagged_paths or None)
     if check == "path.hallucinated":
         known = set(files) if files is not None else None
         return lambda call: _reads(call, known)
-    if check == "files.outside_allowed":
+    if check in ("files.outside_allowed", "tests.weakened", FIX_ATTEMPT):
+        # An edit of allowed files; for a weakened test or a fix, of files that are not tests either.
         allowed = glob_pattern(tuple(task.allowed_globs if task and task.allowed_globs else ["**"]))
+        spares_tests = check != "files.outside_allowed"
         return lambda call: (
             (action := classify(call)) is not None
             and (
                 action.kind is ActionKind.EDIT
                 and bool(action.paths)
-                and all(not escapes_repo(p) and allowed.fullmatch(p) for p in action.paths)
+                and all(
+                    not escapes_repo(p) and allowed.fullmatch(p) and not (spares_tests and is_test_path(p))
+                    for p in action.paths
+                )
             )
         )
     if check == "diff.too_large":

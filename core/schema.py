@@ -212,6 +212,7 @@ class Preference(Model):
     tags: list[str] = Field(default_factory=list)
     note: str = ""
     left_id: str | None = None  # which rollout the labeller saw on the left
+    blind: bool = False  # decided with the scores, the checks' reason and badges hidden
     created_at: datetime | None = None
 
 

@@ -53,6 +53,12 @@ def visible(value: str) -> str:
     return value.translate(_VISIBLE) if UNSAFE_RE.search(value) else value
 
 
+def one_line(value: str) -> str:
+    """An id from data for a title or the clipboard: `visible`, and its newlines and tabs
+    written as escapes too (a pasted id must not run a command or split a title)."""
+    return visible(value).replace("\n", "\\n").replace("\t", "\\t")
+
+
 def strip_ansi(value: str) -> str:
     """Tool output for display: well-formed escape sequences (colours) dropped, the rest `visible`."""
     return visible(ANSI_RE.sub("", value))

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 SPECIAL_TOKENS = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"]
 
@@ -32,6 +36,24 @@ CHAT_TEMPLATE = (
 )
 
 
+def train_tokenizer(corpus: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
+    """A byte-level BPE `tokenizers.Tokenizer` trained on `corpus`, silently: the library's own
+    progress bars would draw over the caller's (`init --demo`)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(corpus, trainer=trainer)
+    return tokenizer
+
+
 def build_tiny_model(
     out_dir: Path,
     corpus: Iterable[str],
@@ -42,24 +64,14 @@ def build_tiny_model(
 ) -> Path:
     """Train a tokenizer on `corpus`, build a seeded tiny Qwen2, save both into `out_dir`."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
     from core.agent.model import quiet_transformers
 
     quiet_transformers()
 
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tokenizer.train_from_iterator(corpus, trainer=trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
+        tokenizer_object=train_tokenizer(corpus, vocab_size),
         eos_token="<|im_end|>",
         pad_token="<pad>",
         unk_token="<unk>",

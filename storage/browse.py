@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.checks.badges import check_of_badge
+from core.checks import REGISTRY
+from core.checks.badges import checks_named
 from storage.store import Store
 
 SORTABLE = {
@@ -50,6 +51,10 @@ class Filter:
             parsed.append((key.lower(), value) if sep else ("any", word))
         object.__setattr__(self, "clauses", tuple(parsed))
 
+    def unknown_flags(self) -> list[str]:
+        """The `flag:` values that name no check (see `checks_named`)."""
+        return [v for k, v in self.clauses if k == "flag" and v and not checks_named(v, REGISTRY)]
+
     def where(self) -> tuple[str, list[Any]]:
         sql, params = [], []
         for key, value in self.clauses:
@@ -59,12 +64,14 @@ class Filter:
             elif key == "policy":
                 sql.append("policy LIKE ?")
                 params.append(f"%{value}%")
-            elif key == "flag" and (check := check_of_badge(value)) is not None:
-                sql.append("id IN (SELECT rollout_id FROM flags WHERE check_id = ?)")
-                params.append(check)
-            elif key == "flag":  # part of a check id: `flag:loop`, `flag:tests.`
-                sql.append("id IN (SELECT rollout_id FROM flags WHERE check_id LIKE ?)")
-                params.append(f"%{value}%")
+            elif key == "flag" and not value:
+                continue  # still being typed
+            elif key == "flag":  # a badge, a check id, a badge's start or part of a check id
+                checks = checks_named(value, REGISTRY) or [""]  # naming none matches none
+                sql.append(
+                    f"id IN (SELECT rollout_id FROM flags WHERE check_id IN ({', '.join('?' * len(checks))}))"
+                )
+                params.extend(checks)
             elif key == "outcome":
                 sql.append(
                     {"pass": "tests_passed = 1", "fail": "tests_passed = 0"}.get(

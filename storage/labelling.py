@@ -6,6 +6,10 @@ a resumed session shows each pair as before. Without a writer every decision is 
 before `decide` returns; with one (the TUI) it is handed to a `DecisionWriter` and is pending
 until committed, so a held write lock never stalls a key press. Undo removes a decision again,
 up to the last `UNDO_DEPTH` decisions.
+
+A skip is stored (the person saw the pair and passed) but is no decision: the pair comes back
+at the end of the queue, after every undecided one, in this session and after a restart. In
+blind mode the screen hides what the checks think; each decision records whether it was blind.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Progress:
     remaining: int
     by_task: dict[str, tuple[int, int]]  # task -> (decided, total)
     pending: int = 0  # decisions and undos handed to the writer, not yet committed
+    skipped: int = 0  # of `remaining`: pairs only skipped so far, back at the end of the queue
 
 
 def left_is_chosen(pair_id: int) -> bool:
@@ -50,22 +55,34 @@ class LabelSession:
     labeler: str = "human"
     history: list[Preference] = field(default_factory=list)  # this session's decisions, newest last
     writer: DecisionWriter | None = None  # None: decide() commits before it returns
+    blind: bool = False  # scores, the checks' reason and badges hidden; recorded with each decision
 
     def next_pending(self) -> Pair | None:
-        """The first pair nobody decided yet, task by task: where a restart resumes. A pair
-        whose decision is still on its way to the database is not offered again."""
+        """The pair to show next. First the undecided ones, task by task (where a restart
+        resumes); when none is left, the skipped ones, oldest skip first. A pair whose decision
+        is still on its way to the database is not offered again, unless that decision is a
+        skip and nothing else is left."""
         waiting = sorted(self.writer.pending_pairs()) if self.writer else []
-        marks = ", ".join("?" * len(waiting))
-        row = next(
-            self.store.db.query(
-                "SELECT * FROM pairs WHERE id NOT IN (SELECT pair_id FROM preferences)"
-                + (f" AND id NOT IN ({marks})" if waiting else "")
-                + " ORDER BY task_id, id LIMIT 1",
-                waiting,
-            ),
-            None,
-        )
-        return rows.pair_from_row(row) if row else None
+        not_waiting = f" AND p.id NOT IN ({', '.join('?' * len(waiting))})" if waiting else ""
+        for sql in (
+            "SELECT p.* FROM pairs p WHERE p.id NOT IN (SELECT pair_id FROM preferences)"
+            + not_waiting
+            + " ORDER BY p.task_id, p.id LIMIT 1",
+            "SELECT p.* FROM pairs p JOIN preferences s"
+            " ON s.pair_id = p.id AND s.source = 'human' AND s.decision = 'skip'"
+            " WHERE NOT EXISTS (SELECT 1 FROM preferences d WHERE d.pair_id = p.id AND d.decision != 'skip')"
+            + not_waiting
+            + " ORDER BY s.id LIMIT 1",
+        ):
+            row = next(self.store.db.query(sql, waiting), None)
+            if row is not None:
+                return rows.pair_from_row(row)
+        for pref in self.history:  # skips not stored yet: the newest end of the queue
+            if pref.decision is Decision.SKIP and pref.pair_id in waiting:
+                pair = self.store.pair(pref.pair_id)
+                if pair is not None:
+                    return pair
+        return None
 
     def show(self, pair: Pair) -> ShownPair:
         chosen, rejected = self.store.rollout(pair.chosen_id), self.store.rollout(pair.rejected_id)
@@ -76,10 +93,16 @@ class LabelSession:
         return ShownPair(pair, rejected, chosen)
 
     def decide(
-        self, shown: ShownPair, decision: str, tags: list[str] | None = None, note: str = ""
+        self,
+        shown: ShownPair,
+        decision: str,
+        tags: list[str] | None = None,
+        note: str = "",
+        blind: bool | None = None,
     ) -> Preference:
         """`decision`: left, right, both_good, both_bad or skip. Committed before it returns,
-        or handed to the writer."""
+        or handed to the writer. `blind`: whether the pair was shown blind throughout (None:
+        the session's mode)."""
         chosen = {"left": shown.left.id, "right": shown.right.id}.get(decision)
         kind = Decision.PREFER if chosen else Decision(decision)
         pref = Preference(
@@ -91,12 +114,15 @@ class LabelSession:
             tags=tags or [],
             note=note,
             left_id=shown.left.id,
+            blind=self.blind if blind is None else blind,
         )
         if self.writer is not None:
             self.writer.record(pref, shown.pair)
         else:
             pref = self.store.record_preference(pref)
-        self.history = [*self.history, pref][-UNDO_DEPTH:]
+        # A pair decided again (a skip come back) is in the history once: undo forgets it whole.
+        earlier = [p for p in self.history if p.pair_id != pref.pair_id]
+        self.history = [*earlier, pref][-UNDO_DEPTH:]
         return pref
 
     def settled(self, pair_id: int, landed_on: int | None) -> None:
@@ -123,14 +149,21 @@ class LabelSession:
         return self.store.pair(last.pair_id)
 
     def progress(self) -> Progress:
-        by_task: dict[str, tuple[int, int]] = {}
-        rows = self.store.db.execute(
-            "SELECT p.task_id, count(*), count(DISTINCT pr.pair_id) FROM pairs p "
-            "LEFT JOIN preferences pr ON pr.pair_id = p.id GROUP BY p.task_id ORDER BY p.task_id"
+        """Decided pairs (a skip is none) of each task; skipped ones count as remaining."""
+        db = self.store.db
+        totals = db.execute("SELECT task_id, count(*) FROM pairs GROUP BY task_id ORDER BY task_id")
+        decided = dict(
+            db.execute(
+                "SELECT p.task_id, count(DISTINCT pr.pair_id) FROM preferences pr"
+                " JOIN pairs p ON p.id = pr.pair_id WHERE pr.decision != 'skip' GROUP BY p.task_id"
+            ).fetchall()
         )
-        for task_id, total, decided in rows:
-            by_task[task_id] = (decided, total)
+        by_task = {task_id: (decided.get(task_id, 0), total) for task_id, total in totals}
+        skipped = db.execute(
+            "SELECT count(*) FROM preferences s WHERE s.source = 'human' AND s.decision = 'skip' AND"
+            " NOT EXISTS (SELECT 1 FROM preferences d WHERE d.pair_id = s.pair_id AND d.decision != 'skip')"
+        ).fetchone()[0]
         done = sum(d for d, _ in by_task.values())
         pending = self.writer.pending if self.writer else 0
         total = sum(t for _, t in by_task.values())
-        return Progress(done=done, remaining=total - done, by_task=by_task, pending=pending)
+        return Progress(done=done, remaining=total - done, by_task=by_task, pending=pending, skipped=skipped)

@@ -185,6 +185,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN pid_start TEXT;
     ALTER TABLE evals ADD COLUMN pid_start TEXT
     """,
+    # 8: a human decision says whether it was made blind: the scores, the checks' reason and the
+    # badges hidden, so the label is independent of the checks. Earlier decisions were not.
+    """
+    ALTER TABLE preferences ADD COLUMN blind INTEGER NOT NULL DEFAULT 0
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

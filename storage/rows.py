@@ -231,6 +231,7 @@ def preference_row(pref: Preference) -> dict[str, Any]:
         "tags": json.dumps(pref.tags),
         "note": pref.note,
         "left_id": pref.left_id,
+        "blind": int(pref.blind),
         "created_at": (pref.created_at.isoformat() if pref.created_at else now()),
     }
 
@@ -246,5 +247,6 @@ def preference_from_row(row: dict[str, Any]) -> Preference:
         tags=json.loads(row["tags"]),
         note=row["note"],
         left_id=row["left_id"],
+        blind=bool(row["blind"]),
         created_at=row["created_at"],
     )

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from core.actions import classify
-from core.agent.branch import BranchPoint, fixing_edit, plan
+from core.agent.branch import BranchPoint, fix_due, fixing_edit, plan
 from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
 from core.pairs import FIXED, Scored, mine
-from core.remedies import answered
+from core.remedies import FIX_ATTEMPT, answered
 from core.schema import (
     ActionKind,
     Decision,
@@ -332,8 +332,10 @@ def branch_points(
     store.backfill_step_keys()
     details = store.flag_details()
     disabled = set(config.checks.disabled)
-    # Passing rollouts are also branched at their fix (`fixing_edit`), where they can be replayed
-    runnable = {t.id for t in store.tasks() if t.repo_path}
+    # Passing rollouts are also branched at their fix (`fixing_edit`), failing ones where the fix
+    # was due (`fix_due`), where they can be replayed
+    tasks_by_id = {t.id: t for t in store.tasks()}
+    runnable = {t.id for t in tasks_by_id.values() if t.repo_path}
     done = {
         (r[0], r[1])
         for r in store.db.execute("SELECT parent_id, branch_step FROM rollouts WHERE parent_id IS NOT NULL")
@@ -359,10 +361,16 @@ def branch_points(
         if step is not None:  # the heaviest lesson there names the point (its remedy goes first)
             here = sorted((c for c, s in anchors if s == step), key=lambda c: (-config.checks.weight(c), c))
             anchors = {(here[0] if here else "", step)}
-        if step is None and row["tests_passed"] and row["task_id"] in runnable:
-            fixing = fixing_edit(store.rollout(row["id"]))
-            if fixing is not None:
-                anchors.add((FIXED, fixing))
+        if step is None and row["tests_passed"] is not None and row["task_id"] in runnable:
+            rollout = store.rollout(row["id"])
+            if row["tests_passed"]:
+                fixing = fixing_edit(rollout)
+                if fixing is not None:
+                    anchors.add((FIXED, fixing))
+            else:
+                due = fix_due(rollout, tasks_by_id.get(row["task_id"]))
+                if due is not None:
+                    anchors.add((FIX_ATTEMPT, due))
         for check, where in sorted(anchors, key=lambda a: (a[1], a[0])):
             if where < len(keys) and (step is not None or (row["id"], where) not in done):
                 state = " ".join(keys[:where])

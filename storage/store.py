@@ -286,8 +286,8 @@ class Store:
             )
             cursor = self.db.execute(
                 "INSERT INTO preferences (pair_id, source, decision, chosen_id, labeler, tags, note, left_id,"
-                " created_at) VALUES (:pair_id, :source, :decision, :chosen_id, :labeler, :tags, :note,"
-                " :left_id, :created_at)",
+                " blind, created_at) VALUES (:pair_id, :source, :decision, :chosen_id, :labeler, :tags,"
+                " :note, :left_id, :blind, :created_at)",
                 row,
             )
         return pref.model_copy(update={"id": cursor.lastrowid})
@@ -307,11 +307,14 @@ class Store:
         ]
 
     def effective_preferences(self) -> list[Preference]:
-        """One decision per pair: the human one where it exists, else the automatic one."""
+        """One decision per pair: the human one where it exists, else the automatic one. A skip
+        is no decision: it never hides an automatic one, and is not returned."""
         sql = """
             SELECT * FROM preferences p
-            WHERE source = 'human'
-               OR NOT EXISTS (SELECT 1 FROM preferences h WHERE h.pair_id = p.pair_id AND h.source = 'human')
+            WHERE decision != 'skip' AND (source = 'human' OR NOT EXISTS (
+                SELECT 1 FROM preferences h
+                WHERE h.pair_id = p.pair_id AND h.source = 'human' AND h.decision != 'skip'
+            ))
             ORDER BY pair_id
         """
         return [rows.preference_from_row(r) for r in self.db.query(sql)]

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -49,8 +49,11 @@ class AgentPrefApp(App[None]):
         self.store = Store(workspace.db_path)
         # Decisions are written off the event loop: a held write lock never stalls a key.
         self.decisions = DecisionWriter(workspace.db_path, self._post_decided)
-        self.session = LabelSession(self.store, labeler=labeler, writer=self.decisions)
-        self.set_keymap(keymap(workspace.config()))
+        config = workspace.config()
+        self.session = LabelSession(
+            self.store, labeler=labeler, writer=self.decisions, blind=config.label.blind
+        )
+        self.set_keymap(keymap(config))
 
     def on_mount(self) -> None:
         if not self.store.scalar("SELECT count(*) FROM rollouts"):
@@ -124,10 +127,20 @@ class AgentPrefApp(App[None]):
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 
-        keys = []
-        for active in self.active_bindings.values():
-            if active.binding.description:
-                keys.append((self.get_key_display(active.binding), active.binding.description))
+        # The screen's own keys first, then the app's, then the rest (focus, copy, scrolling).
+        own = {b.action for b in type(self.screen).BINDINGS if isinstance(b, Binding)}
+
+        def rank(active: ActiveBinding) -> int:
+            if active.node is self.screen and active.binding.action in own:
+                return 0
+            return 1 if active.node is self else 2
+
+        ordered = sorted(self.active_bindings.values(), key=rank)
+        keys = [
+            (self.get_key_display(active.binding), active.binding.description)
+            for active in ordered
+            if active.binding.description
+        ]
         self.push_screen(HelpScreen(type(self.screen).__name__.removesuffix("Screen"), keys))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -147,6 +160,8 @@ class AgentPrefApp(App[None]):
                     "decide",
                     "undo",
                     "note",
+                    "toggle_blind",
+                    "copy_id",
                     "filter",
                     "sort",
                     "new_run",
@@ -221,8 +236,9 @@ class AgentPrefApp(App[None]):
                 severity="error",
                 timeout=10,
             )
-        if isinstance(self.screen, LabelScreen):
-            self.screen.decision_settled(outcome)
+        for screen in self.screen_stack:  # also under a detail, a note or the help opened from it
+            if isinstance(screen, LabelScreen):
+                screen.decision_settled(outcome)
 
     class Mined(Message):
         def __init__(self, proposals: int, added: int) -> None:

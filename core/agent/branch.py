@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.actions import classify
 from core.agent.env import TaskEnv
 from core.agent.policy import Policy, Turn, rollout_seed
 from core.agent.runner import finish_rollout
+from core.checks.common import is_test_path
+from core.checks.files import glob_pattern
 from core.config import RolloutConfig
 from core.prefix import observation_key
 from core.remedies import Remedy, remedy
@@ -181,6 +184,33 @@ def fixing_edit(rollout: Rollout | None) -> int | None:
         return None
     edits = [i for i, step in enumerate(rollout.steps) if step.action and step.action.kind is ActionKind.EDIT]
     return edits[-1] if edits else None
+
+
+def fix_due(rollout: Rollout | None, task: Task | None) -> int | None:
+    """The first step (0-based) of a failing rollout where it had read a file it may fix and
+    seen the tests fail, had not edited yet, and did something other than edit: where branching
+    with an edit (`core.remedies.FIX_ATTEMPT`) asks whether the fix was one action away."""
+    if rollout is None or task is None or rollout.tests_passed is not False:
+        return None
+    allowed = glob_pattern(tuple(task.allowed_globs or ["**"]))
+    read = failed = False
+    for i, step in enumerate(rollout.steps):
+        action = classify(step.tool_call)
+        kind = action.kind if action is not None else None
+        if kind is ActionKind.EDIT:
+            return None
+        if read and failed:
+            return i
+        paths = action.paths if action is not None else ()
+        if kind is ActionKind.READ and any(allowed.fullmatch(p) and not is_test_path(p) for p in paths):
+            read = True
+        if (
+            kind is ActionKind.TEST
+            and step.observation is not None
+            and step.observation.exit_code not in (0, None)
+        ):
+            failed = True
+    return None
 
 
 @dataclass(frozen=True)

@@ -203,10 +203,13 @@ class ScoredPolicy:
     def score(self, context: list[int], texts: list[list[int]], temperature: float = 1.0) -> list[float]:
         """Each text's score after the context: the sampling logits of the policy's choice.
 
-        `[policy] scoring = "ratio"` (default): the base model's mean score (below) plus, with an
-        adapter, what the adapter changed where the actions part (the log-ratio of adapted to
-        base under constrained decoding, `_TokenTree.decoding_logps`), over `temperature`;
-        sampled as they are. "mean": the mean score of the model as loaded, sampled at
+        `[policy] scoring = "ratio"` (default): the base model's mean score (below) over
+        `temperature`, plus, with an adapter, what the adapter changed where the actions part (the
+        log-ratio of adapted to base under constrained decoding, `_TokenTree.decoding_logps`) over
+        `[policy] adapter_temperature` (0: over `temperature` too); sampled as they are. At the
+        demo's temperatures (0.01-0.03) a ratio divided by the same temperature is the only thing
+        that counts: the tuned policy then takes its favourite action at every step, whatever
+        the state, and loops. "mean": the mean score of the model as loaded, sampled at
         `temperature`.
 
         The mean score is the mean log-probability of a text's distinguishing tokens
@@ -223,7 +226,11 @@ class ScoredPolicy:
             return means if self.cfg.scoring == "mean" else [m / max(temperature, 1e-4) for m in means]
         base = self._tree_logits(reference, context, tree)
         ratio = [p - b for p, b in zip(tree.decoding_logps(*policy), tree.decoding_logps(*base), strict=True)]
-        return [(m + r) / max(temperature, 1e-4) for m, r in zip(tree.means(*base), ratio, strict=True)]
+        adapter_temperature = max(self.cfg.adapter_temperature or temperature, 1e-4)
+        return [
+            m / max(temperature, 1e-4) + r / adapter_temperature
+            for m, r in zip(tree.means(*base), ratio, strict=True)
+        ]
 
     def _tree_logits(self, model: Any, context: list[int], tree: _TokenTree) -> tuple[Any, Any]:
         """The context's last logits and the tree's rows' logits under `model`."""

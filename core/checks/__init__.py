@@ -79,4 +79,4 @@ def score(flags: list[Flag]) -> float:
 
 
 # The built-in checks register themselves on import.
-from core.checks import files, loop, protocol, reading, tests  # noqa: E402, F401
+from core.checks import files, loop, protocol, reading, tests, weakened  # noqa: E402, F401

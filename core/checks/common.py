@@ -23,6 +23,7 @@ FINISHED_STATUSES = frozenset(
     {"finished", "finish", "submitted", "submit", "done", "success", "succeeded", "completed", "complete"}
 )
 SCRATCH_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/")
+TEST_DIRS = frozenset({"test", "tests", "testing"})
 
 # Test outcomes from printed summaries (pytest, unittest, go, cargo). Each regex starts with a
 # literal or a character class and sits behind a substring test: alternations with `\b` or `^`
@@ -63,6 +64,21 @@ def has_kind(action: Action | None, kind: ActionKind) -> bool:
 def is_scratch(path: str) -> bool:
     """Scratch space outside the repository (/tmp): writing there changes nothing that ships."""
     return path.startswith(SCRATCH_PREFIXES) or path == "/tmp"
+
+
+def is_test_path(path: str) -> bool:
+    """A Python test file as pytest and unittest name them: `test_*.py`, `*_test.py`, `tests.py`,
+    `conftest.py`, or any module under a `test`/`tests`/`testing` folder (helpers and fixtures
+    decide what the tests check too)."""
+    if not path.endswith(".py"):
+        return False
+    folder, _, name = path.rpartition("/")
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name in ("test.py", "tests.py", "conftest.py")
+        or any(part in TEST_DIRS for part in folder.split("/"))
+    )
 
 
 def escapes_repo(path: str) -> bool:

@@ -42,6 +42,8 @@ MAX_LINES = 2000
 def uncited(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding | None:
     """Heuristic: before its first edit to existing code the agent should have seen a failing test
     and, in a thought after that run, quoted a line of it, the test's name or its assertion message.
+    A rollout without a single thought (a policy that only calls tools) cannot quote anything:
+    for it only the seeing counts, or the one clean way through would be never to edit.
     """
     a = analysis(rollout)
     first = _first_code_edit(a)
@@ -51,6 +53,8 @@ def uncited(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding |
     failing = [p for p in a.test_positions if p < first and a.outcome(p) is False]
     if not failing:
         return Finding("edited code before seeing a failing test", [first_step])
+    if not any(step.thought.strip() for step in a.steps):
+        return None
     run = failing[-1]
     observation = a.steps[run].observation
     output = observation.content if observation is not None else ""

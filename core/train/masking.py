@@ -24,6 +24,7 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference
 
 from core.pairs import TIMING_LESSONS
 from core.prefix import shared_prefix
+from core.train.batching import LengthBucketSampler
 
 MASK_COLUMNS = ("chosen_mask", "rejected_mask")
 
@@ -133,6 +134,19 @@ class MaskedDPOTrainer(DPOTrainer):
             fn_kwargs={"tokenizer": processing_class, "loss_tokens": self.loss_tokens},
             desc=f"Masking tool turns in {dataset_name} dataset",
         )
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        """Batches of similar length (`core.train.batching`): padding, not the model, was most
+        of a CPU run."""
+        dataset: Any = train_dataset if train_dataset is not None else self.train_dataset
+        lengths = [
+            len(p) + max(len(c), len(r))
+            for p, c, r in zip(
+                dataset["prompt_ids"], dataset["chosen_ids"], dataset["rejected_ids"], strict=True
+            )
+        ]
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return LengthBucketSampler(lengths, batch, seed=self.args.seed)
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()

@@ -60,3 +60,15 @@ def test_the_sandbox_section_defaults_to_refusing_unconfined_runs(tmp_path):
     path.write_text("[sandbox]\nallow_unconfind = true\n")
     with pytest.raises(ConfigError, match=r"sandbox\.allow_unconfind"):
         load_config(path)
+
+
+def test_the_label_section_sets_blind_mode_and_its_keys_are_remappable(tmp_path):
+    assert Config().label.blind is False
+    assert "[label]\nblind = false" in DEFAULT_CONFIG_TEXT
+    path = tmp_path / "agentpref.toml"
+    path.write_text('[label]\nblind = true\n[keys]\n"label.blind" = "z"\n"label.copy" = "c"\n')
+    config = load_config(path)
+    assert config.label.blind is True and config.keys == {"label.blind": "z", "label.copy": "c"}
+    path.write_text("[label]\nblnd = true\n")
+    with pytest.raises(ConfigError, match=r"label\.blnd"):
+        load_config(path)

@@ -43,14 +43,20 @@ def edit(path: str, new: str = "x") -> ToolCall:
         (
             "evidence.uncited",
             edit("src/a.py"),
-            [call("search", query="mean"), call("read_file", path="src/b.py")],
             [call("run_tests")],
+            [call("search", query="mean"), call("read_file", path="src/b.py")],
         ),
         (
             "files.outside_allowed",
             edit("tests/test_a.py"),
             [edit("src/b.py")],
             [edit("tests/x.py"), edit("../src/a.py"), call("read_file", path="src/a.py")],
+        ),
+        (
+            "tests.weakened",
+            edit("tests/test_a.py"),
+            [edit("src/b.py")],
+            [edit("tests/test_a.py"), edit("src/tests/test_b.py"), edit("README.md"), call("run_tests")],
         ),
         (
             "diff.too_large",

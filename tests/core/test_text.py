@@ -46,3 +46,10 @@ def test_visible_leaves_text_alone():
     text = "tab\tline\nnaïve 日本語 עברית 🙂 [b]not markup here[/b]"
     assert visible(text) is text  # no copy: it runs on every table row
     assert CONTROLS.search(visible("".join(map(chr, range(0x3000))))) is None
+
+
+def test_one_line_makes_an_id_safe_to_show_in_a_title_and_to_paste():
+    from core.text import one_line
+
+    assert one_line("02bb3f8e542e441bb98d") == "02bb3f8e542e441bb98d"
+    assert one_line("r\x1b]0;t\x07\nrm -rf ~\tx") == "r\\x1b]0;t\\x07\\nrm -rf ~\\tx"

@@ -36,3 +36,19 @@ def test_a_flag_filter_takes_the_badge_as_shown_in_any_case_or_part_of_the_check
 def test_part_of_a_check_id_still_matches_every_check_it_names(filled):
     tests_flags = filled.scalar("SELECT count(DISTINCT rollout_id) FROM flags WHERE check_id LIKE 'tests.%'")
     assert browse.count(filled, browse.Filter("flag:tests.")) == tests_flags
+
+
+def test_a_badges_unambiguous_start_names_its_check_and_an_ambiguous_one_is_not_taken(filled):
+    assert browse.count(filled, browse.Filter("flag:norer")) == with_flag(filled, "tests.not_rerun")
+    # `no` starts NOTEST, NORERUN, NOPATH and NOSTOP: no one badge is meant, so it is part of an id
+    assert browse.count(filled, browse.Filter("flag:no")) == filled.scalar(
+        "SELECT count(DISTINCT rollout_id) FROM flags WHERE check_id LIKE '%no%'"
+    )
+
+
+def test_a_flag_filter_naming_no_check_says_so_and_matches_nothing(filled):
+    flt = browse.Filter("flag:NOSUCH task:x flag:loop")
+    assert flt.unknown_flags() == ["NOSUCH"]
+    assert browse.count(filled, browse.Filter("flag:NOSUCH")) == 0
+    assert browse.Filter("flag:").unknown_flags() == []  # still being typed: no clause yet
+    assert browse.count(filled, browse.Filter("flag:")) == browse.count(filled, browse.Filter(""))

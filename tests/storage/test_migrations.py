@@ -69,3 +69,31 @@ def test_repository_paths_an_import_stored_are_dropped_and_the_workspaces_own_ke
     assert rows["evil"]["test_command"] == "env > out"  # a description, shown, never run
     assert kept["own"] == ("tasks/own/repo", "tasks/own/reference", "[]")
     assert kept["half"] == ("tasks/half/repo", None, "[]")
+
+
+def test_decisions_made_before_blind_mode_existed_read_as_not_blind(tmp_path):
+    from core.schema import PreferenceSource
+
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrate(db, target=7)
+    db.execute("INSERT INTO tasks (id) VALUES ('t1')")
+    for rollout_id in ("a", "b"):
+        db.execute(
+            "INSERT INTO rollouts (id, task_id, n_steps, score, created_at) VALUES (?, 't1', 1, 0, 'now')",
+            [rollout_id],
+        )
+    db.execute(
+        "INSERT INTO pairs (id, task_id, chosen_id, rejected_id, pair_key, score_gap, reason, mined_at)"
+        " VALUES (1, 't1', 'a', 'b', 'a|b', 1, 'r', 'now')"
+    )
+    db.execute(
+        "INSERT INTO preferences (pair_id, source, decision, chosen_id, created_at)"
+        " VALUES (1, 'human', 'prefer', 'a', '2025-01-01T00:00:00')"
+    )
+    db.close()
+    with Store(path) as store:
+        (pref,) = store.preferences(PreferenceSource.HUMAN)
+        assert pref.blind is False and pref.chosen_id == "a"
+        store.record_preference(pref.model_copy(update={"blind": True}))
+        assert store.scalar("SELECT blind FROM preferences WHERE pair_id = 1") == 1

@@ -49,7 +49,8 @@ def test_demo_workspace_has_tasks_model_rollouts_and_proposals(demo_ws, capsys):
     doc = status(demo_ws.root, capsys)
     assert doc["tasks"] >= 24 and doc["rollouts"] == 16 + branch_count(demo_ws)
     assert (demo_ws.models_dir / "tiny" / "config.json").is_file()
-    assert "temperature = [0.01, 0.03]" in demo_ws.config_path.read_text()
+    text = demo_ws.config_path.read_text()
+    assert "temperature = [0.01, 0.03]" in text and "adapter_temperature = 0.083" in text
     assert demo_ws.config().policy.temperature_for(1) == 0.03
     rows = sqlite3.connect(demo_ws.db_path).execute("SELECT policy, source_format FROM rollouts").fetchall()
     assert {r[0] for r in rows} == {"scored:tiny"}

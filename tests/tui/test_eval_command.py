@@ -149,3 +149,40 @@ def test_an_eval_with_the_same_base_side_reuses_its_rollouts(looped_ws, capsys):
         other = run(*changed)
         assert other["reused_before_from"] is None
         assert stored(other["eval_id"]) == 2 * other["n"]["before"]
+
+
+def test_piped_progress_is_plain_lines_on_stderr_and_stdout_stays_json(looped_ws, capsys):
+    """Stderr redirected (as here): a bar would draw nothing for minutes; plain lines instead."""
+    ws, task = looped_ws["ws"], looped_ws["tasks"][0]
+    capsys.readouterr()
+    assert main(["eval", "-w", str(ws.root), "--n", "2", "--tasks", task, "--fresh", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n"] == {"before": 2, "after": 2}  # stdout: the JSON alone
+    lines = [line for line in captured.err.splitlines() if line.startswith("eval: ")]
+    assert lines[0] == "eval: base 0/2 rollouts" and "eval: base 2/2 rollouts" in lines
+    assert lines[-1] == "eval: base + run-1 2/2 rollouts"
+
+
+def test_piped_progress_comes_every_tenth_or_every_ten_seconds():
+    import io
+
+    from rich.console import Console
+
+    from tui.commands.evaluate import PlainProgress
+
+    def lines_for(seconds_per_rollout: float) -> list[str]:
+        console = Console(file=io.StringIO(), width=40)
+        now = [0.0]
+        report = PlainProgress(console, clock=lambda: now[0])
+        for side in ("base", "base + run-1"):
+            report(side, 0, 64)
+            for done in range(1, 65):
+                now[0] += seconds_per_rollout
+                report(side, done, 64)
+        return console.file.getvalue().splitlines()
+
+    fast = lines_for(0.1)  # a line each tenth of the way (every 7 of 64), and the last
+    assert fast[:3] == ["eval: base 0/64 rollouts", "eval: base 7/64 rollouts", "eval: base 14/64 rollouts"]
+    assert fast[-1] == "eval: base + run-1 64/64 rollouts" and len(fast) == 2 * 11
+    slow = lines_for(30.0)  # a rollout every 30 s: each one is worth a line
+    assert len(slow) == 2 * 65

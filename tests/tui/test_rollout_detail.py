@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pytest
@@ -282,3 +283,192 @@ def test_long_text_is_plain_above_the_highlight_limit(monkeypatch: pytest.Monkey
     assert any(isinstance(part, Syntax) for part in step_renderable(step, 1, []).renderables)
     monkeypatch.setattr(step_view, "HIGHLIGHT_LINES", 1)
     assert not any(isinstance(part, Syntax) for part in step_renderable(step, 1, []).renderables)
+
+
+async def test_the_rollout_id_is_shown_and_y_copies_it_made_visible(store: Store) -> None:
+    for rollout_id in ("r1", "r2\x1b]0;pwned\x07\nrm -rf ~"):
+        insert(store, rollout(rollout_id))
+        app = DetailApp(store, rollout_id)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            title = str(detail(app).timeline.border_title)
+            await pilot.press("y")
+            copied = app.clipboard
+        if rollout_id == "r1":
+            assert "r1" in title and copied == "r1"
+        else:
+            assert copied == "r2\\x1b]0;pwned\\x07\\nrm -rf ~" and "\x1b" not in title
+
+
+class OpenedApp(App[None]):
+    """The detail opened as labelling opens it: blind or not, at a step, with a search."""
+
+    def __init__(self, store: Store, **options: object) -> None:
+        super().__init__()
+        self.store, self.options = store, options
+
+    def on_mount(self) -> None:
+        self.push_screen(RolloutDetailScreen(self.store, "r1", **self.options))  # type: ignore[arg-type]
+
+
+async def test_slash_finds_the_steps_holding_a_text_and_n_goes_through_them(app: DetailApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        await pilot.press("slash")
+        assert app.focused is screen.search_bar
+        await pilot.press(*"1 FAILED", "enter")  # any case
+        await pilot.pause()
+        assert app.focused is screen.timeline  # focus back where it was
+        assert screen.timeline.found == {4, 5} and screen.step_position == 4
+        assert screen.step_view.match_rows
+        row = screen.step_view._strips[screen.step_view.match_rows[0]]
+        assert any(seg.style and seg.style.bgcolor and seg.style.bgcolor.name == "yellow" for seg in row)
+        await pilot.press("n")
+        assert screen.step_position == 5
+        await pilot.press("n")
+        assert screen.step_position == 4  # round again
+        await pilot.press("N")
+        assert screen.step_position == 5
+        await pilot.press("slash", *"x + 2", "enter")  # the edit's text, and the final diff's
+        assert screen.timeline.found == {2} and screen.diff_view.match_rows
+        assert any("final diff" in n.message for n in app._notifications)
+        await pilot.press("slash", *"nowhere at all", "enter")
+        assert not screen.timeline.found and screen.check_action("find_next", ()) is None
+        assert any("in no step" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RolloutDetailScreen)
+
+
+async def test_opened_blind_at_a_step_with_a_search(store: Store) -> None:
+    from tui.screens.rollout_detail import header_text
+
+    insert(store, rollout(diff="+x + 2\n"))
+    app = OpenedApp(store, blind=True, step=3, search="pytest")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        screen = detail(app)
+        assert screen.step_position == 3 and screen.timeline.found == {4, 5}
+        header = str(screen.query_one("#detail-header").render())
+        assert not re.search(r"score \d", header) and "UNREAD" not in header and "blind" in header
+        prompts = [str(screen.timeline.get_option_at_index(i).prompt) for i in range(6)]
+        assert not [p for p in prompts if "⚑" in p]
+        assert "hidden" in str(screen.flag_list.get_option_at_index(0).prompt)
+        await pilot.press("j")  # step 5 was flagged: its title shows no mark either
+        assert "⚑" not in plain(screen.step_view.renderable)
+        assert screen.check_action("next_flagged", ()) is None
+    shown = str(header_text(store.rollout("r1") or rollout(), blind=False))
+    assert "score 2" in shown and "UNREAD" in shown
+
+
+def test_a_call_cut_to_its_width_ends_in_an_ellipsis_and_never_wraps() -> None:
+    from tui.widgets.timeline import call_summary, first_line, step_line
+
+    long = bash(0, "python -m pytest -q tests/test_parser.py::test_one_very_long_name " * 3, "ok\tdone " * 40)
+    summary = call_summary(long, 30)
+    assert len(summary) == 30 and summary.endswith("…)") and summary.startswith("bash(python -m")
+    assert call_summary(bash(0, "ls", ""), 30) == "bash(ls)"  # what fits is not cut
+    assert call_summary(bash(0, "a\nb\x1b[31mc", ""), 30) == "bash(a bc)"  # one line, escapes gone
+    nothing = Step(index=0, thought="x" * 500)
+    assert call_summary(nothing, 30).endswith("…") and len(call_summary(nothing, 30)) == 30
+    observed = first_line(long, 20)
+    assert len(observed) == 20 and observed.endswith("…") and "\t" not in observed
+    for width in (40, 77, 100):
+        line = step_line(long, ["tests.never_run"], width)
+        assert line.cell_len <= width and line.plain.endswith("…") and "\n" not in line.plain
+
+
+PYTHON_300 = "\n".join(f"def f_{i}(x):  # line {i}" if i % 2 else f"    return x + {i}" for i in range(300))
+
+
+@pytest.mark.parametrize("position", [0, 1])  # highlighted code (a .py read), plain text (a log)
+async def test_a_long_step_renders_what_is_seen_and_the_rest_when_scrolled_to(
+    store: Store, position: int
+) -> None:
+    steps = [
+        Step(
+            index=0,
+            tool_call=ToolCall(name="read_file", arguments={"path": "src/big.py"}),
+            observation=Observation(content=PYTHON_300),
+        ),
+        bash(1, "cat big.log", LONG),
+    ]
+    insert(store, rollout(steps=steps))
+    app = DetailApp(store, "r1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        screen.go_to(position)
+        await pilot.press("f")  # unfolded: 300 or 500 lines
+        view = screen.step_view
+        assert None in view._strips  # the rows below the view are only counted
+        assert view.virtual_size.height == len(view._strips) > 300
+        assert all(view._strips[row] is not None for row in range(view.scrollable_content_region.height))
+        view.scroll_end(animate=False)
+        await pilot.pause()
+        assert None not in view._strips  # drawn when scrolled to
+        scrolled = [strip.text for strip in view._strips if strip is not None]
+        assert "line 499" in "".join(scrolled) or "return x + 298" in "".join(scrolled)
+        view.highlight("no such text anywhere")  # a search renders it all at once: the same rows
+        assert [strip.text for strip in view._strips if strip is not None] == scrolled
+
+
+async def test_moving_through_steps_rebuilds_the_footer_only_when_a_key_changes(
+    app: DetailApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.widgets.keys_footer import KeysFooter
+
+    rebuilt: list[bool] = []
+    recompose = KeysFooter.recompose
+
+    async def counted(self: KeysFooter) -> None:
+        rebuilt.append(bool(self.screen.check_action("toggle_fold", ())))
+        await recompose(self)
+
+    monkeypatch.setattr(KeysFooter, "recompose", counted)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        rebuilt.clear()
+        await pilot.press("j", "j")  # steps 2 and 3: nothing to unfold, as on step 1
+        await pilot.pause()
+        assert rebuilt == []
+        await pilot.press("j")  # step 4 holds 500 lines: `f` becomes available
+        await pilot.pause()
+        assert rebuilt == [True]
+        footer = app.screen.query_one(KeysFooter)
+        assert any("Fold" in str(key.render()) for key in footer.children)
+
+
+async def test_a_kept_detail_loaded_again_shows_the_new_rollout_and_nothing_of_the_old(store: Store) -> None:
+    from tui.screens.rollout_detail import open_rollout
+
+    insert(store, rollout(diff="+x + 2\n"), rollout("r2", steps=[bash(0, "ls -la", "README.md")], diff=""))
+
+    class Opener(App[None]):
+        pass
+
+    app = Opener()
+    async with app.run_test(size=(80, 24)) as pilot:
+        open_rollout(app, store, "r1", blind=True, step=3, search="pytest")
+        await pilot.pause()
+        await pilot.pause()
+        first = detail(app)
+        assert first.step_position == 3 and first.timeline.found == {4, 5}
+        await pilot.press("escape")
+        open_rollout(app, store, "r2")
+        await pilot.pause()
+        second = detail(app)
+        assert second is first  # the same screen, loaded again
+        assert second.rollout_id == "r2" and second.step_position == 0 and not second.blind
+        assert not second.timeline.found and not second.step_view.match_rows and not second.search_text
+        assert str(second.timeline.get_option_at_index(0).prompt).endswith("README.md")
+        assert second.timeline.option_count == 1 and second.timeline.highlighted == 0
+        header = str(second.query_one("#detail-header").render())
+        assert "score 2" in header and "steps 1" in header and "blind" not in header
+        assert str(second.flag_list.border_title) == "Flags (2)"  # shown again: not blind
+        assert plain(second.diff_view.renderable).strip() == "(no diff)"
+        await pilot.press("j", "k", "y")
+        assert app.clipboard == "r2"
+        await pilot.press("p")  # r2 has no parent: nothing pushed
+        assert app.screen is second

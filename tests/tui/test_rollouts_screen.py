@@ -35,6 +35,19 @@ async def test_list_filter_sort_and_counts(labelled_ws):
         assert screen.table.row(0)["score"] == max(scores)
 
 
+async def test_a_flag_filter_that_names_no_check_says_so(labelled_ws):
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_rollouts(app, pilot)
+        await pilot.press("slash", *"flag:NORERUNX")
+        await pilot.pause()
+        title = str(screen.query_one("#rollouts-title").render())
+        assert screen.table.total == 0 and "flag:NORERUNX names no check" in title
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert "names no check" not in str(screen.query_one("#rollouts-title").render())
+
+
 async def test_cursor_moves_and_pages_load_on_demand(tmp_path):
     from tests.tui.conftest import build_workspace
 
@@ -99,3 +112,27 @@ async def test_the_list_draws_with_no_color(labelled_ws, monkeypatch):
         await pilot.press("end", "home")
         await pilot.pause()
         assert screen.table.total == 48 and app.is_running
+
+
+async def test_the_header_scrolls_sideways_with_the_rows(labelled_ws):
+    from tui.widgets.rollout_table import WIDTHS, RolloutTable
+
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rollouts(app, pilot)
+        table = screen.table
+        for _ in range(3):
+            await pilot.press("right")  # a table wider than the screen scrolls
+        await pilot.press("G")  # and the cursor's row, the last, stays in sight under the header
+        await pilot.pause()
+        scroll_x = int(table.scroll_offset.x)
+        assert scroll_x > 0
+        header = table.render_line(0).text
+        flags_at = sum(width + 1 for name, width in WIDTHS[: [n for n, _ in WIDTHS].index("flags")])
+        assert header[flags_at - scroll_x :].startswith("flags")
+        last = table.size.height - 1
+        row = RolloutTable._row_text(table.row(table.total - 1)).plain
+        assert table.render_line(last).text == row[scroll_x : scroll_x + table.size.width].ljust(
+            table.size.width
+        )
+        assert table.cursor == table.total - 1

@@ -29,8 +29,20 @@ def test_label_screen(snap_compare, ws_here, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_label_screen_searched(snap_compare, ws_here, size):
+    """The instruction unfolded, a search marked on both sides, the right side at its diff."""
+    keys = ["e", "slash", *"src/pkg", "enter", "full_stop", "D"]
+    assert snap_compare(make_app(ws_here), terminal_size=size, press=keys)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_rollouts_screen(snap_compare, ws_here, size):
     assert snap_compare(make_app(ws_here), terminal_size=size, press=["r"])
+
+
+def test_rollouts_screen_scrolled_sideways(snap_compare, ws_here):
+    """The header moves with the rows (at 160 columns the table fits: nothing to scroll)."""
+    assert snap_compare(make_app(ws_here), terminal_size=(80, 24), press=["r", *["right"] * 40])
 
 
 @pytest.mark.parametrize("size", SIZES)

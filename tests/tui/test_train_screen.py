@@ -7,6 +7,7 @@ import pytest
 from textual.widgets import DataTable, Input, RichLog, Static
 
 from storage import runs
+from storage.jobs import job_process_alive
 from tests.tui.conftest import build_train_workspace, wait_until
 from tui.app import make_app
 from tui.launch import launch_training
@@ -91,6 +92,9 @@ async def test_cancel_and_resume_from_the_keyboard(ws):
         await wait_until(pilot, lambda: status_of(ws, run_id)[0] == "cancelled")
         stopped = status_of(ws, run_id)[1]["step"]
         assert stopped < 40
+        # A run's process outlives its `cancelled` (it exits after saving), and a live one is
+        # never resumed: on a loaded machine that takes longer than a screen refresh.
+        await wait_until(pilot, lambda: not job_process_alive(status_of(ws, run_id)[1]), timeout=120)
         await pilot.pause(1.2)  # the screen refreshes: resume becomes possible
         await pilot.press("R")
         await wait_until(pilot, lambda: status_of(ws, run_id)[0] == "finished")
@@ -164,3 +168,133 @@ async def test_a_screen_out_of_sight_stops_reading_the_database(ws, monkeypatch)
         assert len(calls) == hidden, (hidden, len(calls), app.screen_stack)
         await pilot.press("t")
         await wait_until(pilot, lambda: len(calls) >= hidden + 2)  # polling again
+
+
+def table_lines(screen) -> list[str]:
+    """The runs table as drawn: its header and the rows on screen."""
+    table = screen.query_one("#runs-table", DataTable)
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+@pytest.fixture
+def quick_ws(tmp_path):
+    """Decided pairs, no model: runs are rows made by hand (nothing trains)."""
+    from storage import service
+    from tests.tui.conftest import build_workspace
+
+    quick = build_workspace(tmp_path / "ws", rollouts=8)
+    with quick.store() as store:
+        service.auto_label(store)
+    return quick
+
+
+def finished_run(ws, run_id: str, steps: int = 20) -> str:
+    with ws.store() as store:
+        runs.create_run(store, {"train": {"learning_rate": 1e-4}}, run_id)
+        for step in range(1, steps + 1):
+            metrics = {"loss": 0.7 - 0.01 * step, "rewards/accuracies": 0.5 + 0.02 * step}
+            runs.record_metrics(
+                store, run_id, step, step / 4, "train", {**metrics, "rewards/margins": 0.02 * step}
+            )
+            if step % 5 == 0:
+                runs.record_metrics(store, run_id, step, step / 4, "eval", metrics)
+        runs.end_run(store, run_id, "finished", step=steps, max_steps=steps)
+    return run_id
+
+
+async def test_status_words_are_never_cut_and_long_ids_end_in_an_ellipsis(quick_ws):
+    import os
+
+    long_id = "sweep-learning-rate-5e-4-beta-0.1"
+    with quick_ws.store() as store:
+        runs.create_run(store, {"train": {}}, long_id)
+        queued = runs.create_run(store, {"train": {}}, "run-1")
+    app = make_app(quick_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        header, *rows = table_lines(app.screen)
+        # Only `queued` so far, yet the column already holds the longest status word.
+        assert header.index("step") - header.index("status") > len("cancelled")
+        assert any("sweep-learning-rate-5e-…" in row for row in rows), rows
+        with quick_ws.store() as store:
+            runs.start_run(store, queued, os.getpid())
+            runs.end_run(store, long_id, "cancelled")
+        await wait_until(
+            pilot, lambda: any(" running " in row for row in table_lines(app.screen)), timeout=10
+        )
+        assert any(" cancelled " in row for row in table_lines(app.screen))
+
+
+async def test_the_cursor_goes_to_the_run_the_form_started(quick_ws, monkeypatch):
+    import storage.training
+    import tui.launch
+
+    for run_id in ("run-1", "run-2", "run-3"):
+        finished_run(quick_ws, run_id, steps=2)
+
+    def launch(ws, overrides, resume=None):  # a queued row, as the detached process would make
+        with ws.store() as store:
+            return runs.create_run(store, {"train": {}})
+
+    monkeypatch.setattr(storage.training, "plan_run", lambda *args: None)
+    monkeypatch.setattr(tui.launch, "launch_training", launch)
+    app = make_app(quick_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t", "down", "down")
+        assert app.screen.selected["id"] == "run-1"
+        await pilot.press("n")
+        assert isinstance(app.screen, NewRunScreen)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(table_cells(app.screen)) == 4, timeout=10)
+        await pilot.pause()
+        assert app.screen.selected["id"] == "run-4"
+        assert app.screen.query_one("#runs-table", DataTable).cursor_row == 0
+
+
+async def test_curves_have_room_at_80x24_and_their_legend_is_outside_the_data(quick_ws):
+    from textual_plotext import PlotextPlot
+
+    finished_run(quick_ws, "run-1")
+    app = make_app(quick_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        for curve in ("#loss-curve", "#reward-curve"):
+            legend = screen.query_one(f"{curve} .curves-legend", Static)
+            plot = screen.query_one(f"{curve} PlotextPlot", PlotextPlot)
+            assert plot.region.height >= 10  # a frame, ticks, and most of it data
+            assert legend.region.bottom <= plot.region.y  # named above the chart, not on it
+        legend = str(screen.query_one("#loss-curve .curves-legend", Static).render())
+        assert "loss" in legend and "val loss" in legend
+        log = screen.query_one("#run-log", RichLog)
+        assert not log.display or log.region.height == 0  # short screen: the curves have the room
+        await pilot.press("o")  # the log in their place, and back
+        await pilot.pause()
+        assert log.region.height > 5 and screen.query_one("#curves").region.height == 0
+        await pilot.press("o")
+        await pilot.pause()
+        assert screen.query_one("#curves").region.height >= 11
+
+    app = make_app(quick_ws.root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.query_one("#run-log", RichLog).region.height > 5
+        assert app.screen.query_one("#loss-curve PlotextPlot").region.height > 10
+        assert not app.screen.check_action("swap_log", ())  # both shown: no key to swap them
+
+
+@pytest.mark.parametrize(
+    ("steps", "ticks"),
+    [
+        ([1, 12], [1, 4, 7, 10, 12]),
+        ([1, 30], [1, 9, 17, 25, 30]),
+        ([3], [3]),
+        ([0, 100], [0, 25, 50, 75, 100]),
+    ],
+)
+def test_curves_tick_whole_steps(steps, ticks):
+    from tui.widgets.curves import integer_ticks
+
+    assert integer_ticks(steps) == ticks

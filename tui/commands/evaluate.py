@@ -7,19 +7,26 @@ earlier finished evaluation rolled out the same base side (`storage.evals.base_k
 rollouts are reused and only the tuned side runs (`--fresh` reruns both). The TUI starts this
 command detached (`--eval-id` names the queued row it made); SIGTERM or Ctrl-C stops it and
 keeps what finished.
+
+Progress goes to stderr, whatever `--json` or `--markdown` put on stdout: a bar on a terminal,
+plain lines (`eval: base 12/64 rollouts`) on a file or a pipe, as `--train` logs its steps.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import threading
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -32,6 +39,33 @@ from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli import EXIT_FAILURE, EXIT_OK, BadInput, emit, err, out
 from tui.commands import job_progress, warn_if_unconfined
+
+PLAIN_EVERY_FRACTION = 0.1  # piped progress: a line each tenth of a side...
+PLAIN_EVERY_S = 10.0  # ...or sooner, when this long passed since the last line and one more finished
+
+
+class PlainProgress:
+    """Progress as plain lines, where a bar would draw nothing (stderr a file or a pipe, the log
+    of an evaluation the TUI started): each side's start and end, and in between a line each
+    tenth of the way or every 10 s, whichever comes first, so a log neither floods nor falls
+    silent for minutes."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+        self.console, self.clock = console, clock
+        self._side: str | None = None
+        self._done = -1
+        self._at = -math.inf
+
+    def __call__(self, side: str, done: int, total: int) -> None:
+        now = self.clock()
+        step = max(1, math.ceil(total * PLAIN_EVERY_FRACTION))
+        if side == self._side and (
+            done == self._done
+            or (done < total and done // step == self._done // step and now - self._at < PLAIN_EVERY_S)
+        ):
+            return
+        self._side, self._done, self._at = side, done, now
+        self.console.print(f"eval: {side} {done}/{total} rollouts", markup=False, soft_wrap=True)
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -87,9 +121,7 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
     stop = threading.Event()
     before_from = reused["before_from"] if reused else None
     warn_if_unconfined(err)
-    status, error = _roll_out(
-        ws, store, eval_id, run, tasks, n, seed, policy, before_from, stop, quiet=args.json
-    )
+    status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, policy, before_from, stop)
     if status != FINISHED:
         evals.end_eval(store, eval_id, status, error=error)
         err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
@@ -156,10 +188,9 @@ def _roll_out(
     policy: PolicyConfig,
     before_from: str | None,
     stop: threading.Event,
-    quiet: bool,
 ) -> tuple[str, str | None]:
     """Both sides, one after the other (only the tuned one when the base side is reused);
-    returns (status, error)."""
+    returns (status, error). Progress on stderr: a bar on a terminal, plain lines elsewhere."""
     from tui.jobs import run_rollout_job
 
     def request_stop(signum: int, frame: object) -> None:
@@ -169,21 +200,26 @@ def _roll_out(
     sides: list[tuple[str, Path | None]] = [("before", None), ("after", ws.from_stored(run["adapter_path"]))]
     if before_from:
         sides = sides[1:]
-        if not quiet:
-            err.print(f"base side reused from {before_from} (--fresh rolls it out again)")
+        err.print(f"base side reused from {escape(before_from)} (--fresh rolls it out again)", soft_wrap=True)
     total = len(sides) * n * len(tasks)
     evals.start_eval(store, eval_id, os.getpid())
     evals.update_eval(store, eval_id, done=0, total=total)
+    lines = None if err.is_terminal else PlainProgress(err)
     try:
-        with Heartbeat(store.path, "evals", eval_id), job_progress(err, disable=quiet) as bar:
+        with Heartbeat(store.path, "evals", eval_id), job_progress(err) as bar:
             handle = bar.add_task(sides[0][0], total=total)
             offset = 0
             for side, adapter in sides:
                 evals.update_eval(store, eval_id, stage=side)
-                bar.update(handle, description=f"{side} ({'base + ' + run['id'] if adapter else 'base'})")
+                shown = f"base + {run['id']}" if adapter else "base"
+                bar.update(handle, description=f"{side} ({escape(shown)})")
 
-                def progress(stage: str, done: int, side_total: int, offset: int = offset) -> None:
+                def progress(
+                    stage: str, done: int, side_total: int, offset: int = offset, shown: str = shown
+                ) -> None:
                     bar.update(handle, completed=offset + done)
+                    if lines is not None:
+                        lines(shown, done, side_total)
                     evals.update_eval(store, eval_id, done=offset + done)
 
                 summary = run_rollout_job(

@@ -78,6 +78,6 @@ class EvalDrillScreen(Screen[None]):
         before, after = self.cells[row]
         chosen = after if column >= 3 else before
         if chosen is not None:
-            from tui.screens.rollout_detail import RolloutDetailScreen
+            from tui.screens.rollout_detail import open_rollout
 
-            self.app.push_screen(RolloutDetailScreen(self.store, chosen["id"]))
+            open_rollout(self.app, self.store, chosen["id"])

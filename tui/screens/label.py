@@ -1,7 +1,18 @@
 """Pair labelling: two rollouts side by side, one key decides and moves on.
 
 Sides are randomised per pair (see storage.labelling), so position never says which side
-the checks prefer. Every decision is committed before the next pair is drawn.
+the checks prefer. Every decision is committed before the next pair is drawn. In blind mode
+(`[label] blind`, or `b`) the scores, the checks' reason and every flag mark are not drawn at
+all, so the label is the person's own; a decision counts as blind only when the pair was blind
+the whole time it was shown. The pair id is in the progress line, each side's rollout id on its
+border; `y` copies the pair id (OSC 52, so it works over SSH).
+
+Everything needed to decide is reached from the keyboard without moving focus: nothing on this
+screen takes focus (but the search input while it is open), so every key does the same thing
+at all times. The task's instruction is one line (`e` unfolds it); each side scrolls on its own
+keys (`j`/`k` the left, `J`/`K` the right), jumps to its diff (`d`/`D`), opens full-screen in
+the rollout detail (`o`/`O`, blind when labelling is; escape comes back to the same pair at the
+same place), and `/` searches both sides (`.`/`,` next and previous match).
 """
 
 from __future__ import annotations
@@ -9,63 +20,68 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.pairs import name_sides
-from core.prefix import divergence
-from core.text import visible
+from core.prefix import step_key
+from core.schema import Rollout, Task
+from core.text import one_line, visible
 from storage.decision_writer import Outcome
 from storage.labelling import LabelSession, ShownPair
 from tui.screens.note import NoteScreen
 from tui.screens.polling import PollsWhileShown
-from tui.widgets.badges import badges, own_tests_note
-from tui.widgets.diff import diff_text
-from tui.widgets.timeline import timeline_text
+from tui.widgets.keys_footer import KeysFooter
+from tui.widgets.pair_pane import PairPane
+from tui.widgets.search_bar import SearchBar
 
 NARROW = 120  # columns below which the two sides stack
 QUEUE_POLL_S = 2.0  # how often an empty labelling queue looks for pairs mined elsewhere
+NO_INSTRUCTION = "(no instruction: the rollouts came with a task id only)"
+SIDES = ("left", "right")
 
 
-class PairPane(VerticalScroll):
-    """One side of the pair: score and flags, the timeline from the divergence, the diff."""
-
-    def compose(self) -> ComposeResult:
-        yield Static(classes="pane-head")
-        yield Static(classes="pane-timeline")
-        yield Static(classes="pane-diff")
-
-    def show(self, side: str, rollout, start: int) -> None:  # type: ignore[no-untyped-def]
-        head = Text(f"{side.upper()}  ", style="bold")
-        head.append(f"score {rollout.score:g}  ", style="bold")
-        outcome = {True: ("tests pass", "green"), False: ("tests fail", "red"), None: ("tests ?", "dim")}
-        label, colour = outcome[rollout.tests_passed]
-        head.append(
-            f"{label}{own_tests_note(rollout.tests_passed, rollout.tests_passed_own)}  ", style=colour
-        )
-        head.append(f"{len(rollout.steps)} steps  {visible(rollout.exit_status)}\n", style="dim")
-        head.append_text(badges(rollout.flag_ids))
-        self.query_one(".pane-head", Static).update(head)
-        width = max(40, (self.size.width or 80) - 6)
-        self.query_one(".pane-timeline", Static).update(timeline_text(rollout, start, width))
-        self.query_one(".pane-diff", Static).update(diff_text(rollout.final_diff))
-        self.scroll_home(animate=False)
+def first_difference(a: Rollout, b: Rollout) -> int:
+    """Where two rollouts part (`core.prefix.divergence`), fingerprinting steps only up to there:
+    fingerprints of every step of both sides (megabytes of output) cost more than a pair drawn."""
+    for position, (x, y) in enumerate(zip(a.steps, b.steps, strict=False)):
+        if step_key(x) != step_key(y):
+            return position
+    return min(len(a.steps), len(b.steps))
 
 
 class LabelScreen(PollsWhileShown, Screen[None]):
+    AUTO_FOCUS = ""  # nothing takes focus, so a key never depends on where focus was left
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "decide('left')", "Left better", id="label.left"),
         Binding("2", "decide('right')", "Right better", id="label.right"),
         Binding("3", "decide('both_good')", "Both good", id="label.both_good"),
         Binding("4", "decide('both_bad')", "Both bad", id="label.both_bad"),
-        Binding("space", "decide('skip')", "Skip", id="label.skip"),
+        Binding("space", "decide('skip')", "Skip", id="label.skip", key_display="␣"),  # a remap shows its key
         Binding("backspace", "undo", "Undo", id="label.undo"),
-        Binding("n", "note", "Tags/note", id="label.note"),
-        Binding("i", "task", "Task", id="label.task"),
-        Binding("escape", "app.pop_or_rollouts", "Back", show=False),
+        Binding("slash", "find", "Find", id="label.find"),
+        Binding("question_mark", "app.help", "Keys"),
+        # The rest is listed by `?`; each side's keys are also on its border.
+        Binding("j", "page('left', 1)", "Left side down", id="label.left_down", show=False),
+        Binding("k", "page('left', -1)", "Left side up", id="label.left_up", show=False),
+        Binding("J", "page('right', 1)", "Right side down", id="label.right_down", show=False),
+        Binding("K", "page('right', -1)", "Right side up", id="label.right_up", show=False),
+        Binding("d", "diff('left')", "Left side: its diff / top", id="label.left_diff", show=False),
+        Binding("D", "diff('right')", "Right side: its diff / top", id="label.right_diff", show=False),
+        Binding("o", "open('left')", "Left side full-screen", id="label.left_open", show=False),
+        Binding("O", "open('right')", "Right side full-screen", id="label.right_open", show=False),
+        Binding("full_stop", "find_next(1)", "Next match", id="label.find_next", show=False),
+        Binding("comma", "find_next(-1)", "Previous match", id="label.find_previous", show=False),
+        Binding("n", "note", "Tags/note", id="label.note", show=False),
+        Binding("e", "expand", "Instruction: unfold/fold", id="label.expand", show=False),
+        Binding("i", "task", "Task", id="label.task", show=False),
+        Binding("b", "toggle_blind", "Blind", id="label.blind", show=False),
+        Binding("y", "copy_id", "Copy pair id", id="label.copy", show=False),
+        Binding("escape", "back", "Clear search / back", show=False),
     ]
 
     def __init__(self, session: LabelSession) -> None:
@@ -74,17 +90,33 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         self.current: ShownPair | None = None
         self.pending_tags: list[str] = []
         self.pending_note = ""
-        self._binding_state: tuple[bool, bool] | None = None
+        self.seen_checks = False  # the current pair was shown with its scores and checks
+        self.instruction_open = False  # the instruction unfolded (kept from pair to pair)
+        self.last_search = ""
+        self.found: tuple[str, int] | None = None  # the current match: (side, index in its pane)
+        self._binding_state: tuple[bool, bool, bool] | None = None
+        self._keys_shown: dict[str, str] = {}  # action -> its key as shown
+        self._tasks: dict[str, Task | None] = {}
+        self._rows: dict[str | None, int] = {}  # rows of the lines drawn (by widget id)
 
     def compose(self) -> ComposeResult:
         yield Static(id="progress")
+        yield Static(id="instruction")
         yield Static(id="reason")
         with Horizontal(id="label-body"):
             with Horizontal(id="panes"):
                 yield PairPane(id="left")
                 yield PairPane(id="right")
             yield Static(id="history")
-        yield Footer()
+        yield SearchBar(id="label-search")
+        yield KeysFooter(compact=True, show_command_palette=False)  # ctrl+p is in `?`
+
+    def pane(self, side: str) -> PairPane:
+        return self.query_one(f"#{side}", PairPane)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
 
     def on_mount(self) -> None:
         self.next_pair()
@@ -97,13 +129,17 @@ class LabelScreen(PollsWhileShown, Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "narrow")
+        if self.instruction_open:
+            self._draw_instruction()  # wrapped at the width
 
     # -- actions ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("decide", "note", "task"):
+        if action in ("decide", "note", "task", "copy_id", "page", "diff", "open", "find", "expand"):
             return self.current is not None or None  # None: shown greyed out
         if action == "undo":
             return bool(self.session.history) or None
+        if action == "find_next":
+            return (self.current is not None and self.found is not None) or None
         return True
 
     def action_decide(self, decision: str) -> None:
@@ -112,7 +148,9 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         if self.session.store.read_only:
             self.notify("this workspace is read-only: decisions cannot be stored", severity="error")
             return
-        self.session.decide(self.current, decision, self.pending_tags, self.pending_note)
+        self.session.decide(
+            self.current, decision, self.pending_tags, self.pending_note, blind=not self.seen_checks
+        )
         self.next_pair()
 
     def decision_settled(self, outcome: Outcome) -> None:
@@ -121,7 +159,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         self.session.settled(
             outcome.submitted_pair_id or outcome.pair_id, outcome.pair_id if outcome.stored else None
         )
-        if not outcome.stored and self.current is None:
+        if self.current is None:  # a decision given up, or a skip stored: a pair to show again
             self.next_pair()
             return
         self.draw_progress()
@@ -130,6 +168,98 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         pair = self.session.undo()
         if pair is not None:
             self.show_pair(self.session.show(pair))
+
+    def action_toggle_blind(self) -> None:
+        """Hide or show the scores, the checks' reason and the badges, for this pair and on."""
+        self.session.blind = not self.session.blind
+        if self.current is not None:
+            self.seen_checks = self.seen_checks or not self.session.blind
+            self._draw_pair(self.current)
+        self.draw_progress()
+        if self.session.blind:
+            self.notify("blind: scores, the checks' reason and badges hidden until you decide")
+        else:
+            self.notify("scores, the checks' reason and badges shown (this pair is no longer blind)")
+
+    def action_copy_id(self) -> None:
+        if self.current is not None:
+            pair_id = str(self.current.pair.id)
+            self.app.copy_to_clipboard(pair_id)
+            self.notify(f"copied pair id {pair_id} to the clipboard")
+
+    def action_page(self, side: str, direction: int) -> None:
+        self.pane(side).page(direction)
+
+    def action_diff(self, side: str) -> None:
+        self.pane(side).toggle_diff()
+
+    def action_open(self, side: str) -> None:
+        """The side full-screen in the rollout detail, at the step in view (or the current
+        match's), blind when labelling is; escape comes back to this pair as it was."""
+        from tui.screens.rollout_detail import open_rollout
+
+        pane = self.pane(side)
+        if self.current is None or pane.rollout is None:
+            return
+        rollout = pane.rollout
+        open_rollout(
+            self.app,
+            self.session.store,
+            rollout.id,
+            rollout=rollout,
+            blind=self.session.blind,
+            step=pane.step_to_open(),
+            search=pane.search_text,
+        )
+
+    def action_expand(self) -> None:
+        self.instruction_open = not self.instruction_open
+        self._draw_instruction()
+
+    def action_find(self) -> None:
+        if self.current is not None:
+            self.search_bar.open(self.last_search)
+
+    @on(SearchBar.Done)
+    def _search_done(self, event: SearchBar.Done) -> None:
+        if event.text is None:  # cancelled: the search shown stays
+            return
+        self.last_search = event.text
+        self.search(event.text)
+
+    def search(self, text: str) -> None:
+        """Mark `text` on both sides ("" clears); each side scrolls to its first match, and the
+        first of all (the left's, if it has one) is the current one."""
+        counts = {side: self.pane(side).search(text) for side in SIDES}
+        first = next((side for side in SIDES if counts[side]), None)
+        self.found = None if first is None else (first, 0)
+        for side in SIDES:
+            if counts[side]:
+                self.pane(side).go_to_match(0, current=side == first)
+        if text and first is None:
+            self.notify(f"no match for {text!r} on either side", severity="warning")
+        self._refresh_bindings_if_changed()
+
+    def action_find_next(self, step: int) -> None:
+        """Through the matches of both sides in turn: the left's top to bottom, then the right's."""
+        if self.found is None:
+            return
+        order = [(side, n) for side in SIDES for n in range(len(self.pane(side).matches))]
+        if not order:
+            return
+        at = order.index(self.found) if self.found in order else -1
+        side, number = order[(at + step) % len(order)]
+        if side != self.found[0]:
+            self.pane(self.found[0]).go_to_match(None)
+        self.found = (side, number)
+        self.pane(side).go_to_match(number)
+
+    def action_back(self) -> None:
+        """Escape clears a search first; else it leaves labelling."""
+        if any(self.pane(side).search_text for side in SIDES):
+            self.search("")
+            return
+        self.app.action_pop_or_rollouts()  # type: ignore[attr-defined]
 
     def action_task(self) -> None:
         from tui.screens.task_info import TaskScreen
@@ -167,38 +297,116 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     def show_pair(self, shown: ShownPair) -> None:
         self.current = shown
         self.pending_tags, self.pending_note = [], ""
-        start = max(0, divergence(shown.left, shown.right) - 1)  # one shared step for context
+        self.seen_checks = not self.session.blind
         for pane in self.query(PairPane):
             pane.display = True
-        self.query_one("#left", PairPane).show("left", shown.left, start)
-        self.query_one("#right", PairPane).show("right", shown.right, start)
-        sides = ("left", "right") if shown.left_is_chosen else ("right", "left")
-        reason = visible(name_sides(shown.pair.reason, *sides))
-        self.query_one("#reason", Static).update(Text(f"checks: {reason}", style="italic"))
+        self._draw_pair(shown)
         self.draw_progress()
         self._refresh_bindings_if_changed()
+        if not self.search_bar.display:
+            self.set_focus(None)  # whatever happened before, no widget holds the keys
+
+    def _draw_pair(self, shown: ShownPair) -> None:
+        blind = self.session.blind
+        start = max(0, first_difference(shown.left, shown.right) - 1)  # one shared step for context
+        self.found = None  # a new pair, or the same redrawn: no search marked
+        for side, rollout in zip(SIDES, (shown.left, shown.right), strict=True):
+            pane = self.pane(side)
+            pane.hint = self._side_keys(side)
+            pane.show(side, rollout, start, blind)
+        self._draw_instruction()
+        if blind:
+            key = self._key_of("toggle_blind")
+            reason = Text(f"blind: scores, the checks' reason and badges hidden ({key} shows them)")
+            reason.stylize("italic")
+        else:
+            sides = ("left", "right") if shown.left_is_chosen else ("right", "left")
+            reason = Text(f"checks: {visible(name_sides(shown.pair.reason, *sides))}", style="italic")
+        widget = self.query_one("#reason", Static)
+        width = widget.content_region.width or self.size.width
+        self._update_line(widget, reason, min(2, len(reason.wrap(self.app.console, max(1, width)))))
+
+    def _update_line(self, widget: Static, text: Text, rows: int) -> None:
+        """`widget.update(text)` of `rows` rows: a relayout (which redraws every widget of the
+        screen) only when its height changes."""
+        widget.update(text, layout=self._rows.get(widget.id) != rows)
+        self._rows[widget.id] = rows
+
+    def _draw_instruction(self) -> None:
+        """The task's instruction on one line cut with an ellipsis, or unfolded (`e`) to at most
+        a third of the screen; `i` shows the whole task."""
+        widget = self.query_one("#instruction", Static)
+        if self.current is None:
+            widget.display = False
+            return
+        widget.display = True
+        task_id = self.current.pair.task_id
+        if task_id not in self._tasks:
+            self._tasks[task_id] = self.session.store.task(task_id) or self.current.left.task
+        task = self._tasks[task_id]
+        instruction = task.instruction.strip() if task is not None else ""
+        text = Text.assemble(("task ", "dim"), (one_line(task_id), "bold"))
+        if not self.instruction_open:
+            text.append(" · ", style="dim")
+            text.append(visible(" ".join(instruction.split())) or NO_INSTRUCTION)
+            self._update_line(widget, text, 1)  # one line: the CSS cuts it with an ellipsis
+            return
+        width = max(20, self.size.width - 2)
+        text.append(f"  ({self._key_of('expand')} folds it)\n", style="dim")
+        text.append(visible(instruction) or NO_INSTRUCTION)
+        lines = list(text.wrap(self.app.console, width))
+        most = max(3, self.size.height // 3)
+        if len(lines) > most:
+            more = len(lines) - most + 1
+            note = f"… {more} more lines: {self._key_of('task')} shows the whole task"
+            lines = [*lines[: most - 1], Text(note, style="dim italic")]
+        self._update_line(widget, Text("\n").join(lines), len(lines))
+
+    def _side_keys(self, side: str) -> str:
+        """The keys of one side, for its border: scroll, diff, full-screen."""
+        down, up = self._key_of(f"page('{side}', 1)"), self._key_of(f"page('{side}', -1)")
+        diff, full = self._key_of(f"diff('{side}')"), self._key_of(f"open('{side}')")
+        return f"{down}/{up} scroll · {diff} diff · {full} full"
+
+    def _key_of(self, action: str) -> str:
+        """The key bound to `action` as shown, after the `[keys]` remapping (fixed while the
+        app runs, so looked up once)."""
+        if action not in self._keys_shown:
+            for active in self.active_bindings.values():
+                if active.binding.action == action:
+                    self._keys_shown[action] = self.app.get_key_display(active.binding)
+                    break
+        return self._keys_shown.get(action, "?")
 
     def _refresh_bindings_if_changed(self) -> None:
         """The footer redraws itself on a bindings refresh: only when a key became (un)available."""
-        state = (self.current is not None, bool(self.session.history))
+        state = (self.current is not None, bool(self.session.history), self.found is not None)
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
 
     def draw_progress(self) -> None:
         progress = self.session.progress()
-        line = Text(f"done {progress.done} · remaining {progress.remaining}", style="bold")
+        # One line, the most needed first: at 80 columns the end may be cut (with an ellipsis).
+        line = Text()
+        if self.session.blind:
+            line.append(" BLIND ", style="bold reverse")
+            line.append(" ")
+        if self.current is not None:
+            line.append(f"pair #{self.current.pair.id}", style="bold cyan")
+            line.append(" · ", style="dim")
+        line.append(f"done {progress.done}, {progress.remaining} left", style="bold")
+        if progress.skipped:
+            line.append(f" ({progress.skipped} skipped)", style="bold")
         if progress.pending:
             line.append(f" · storing {progress.pending}…", style="bold yellow")
+        if self.pending_tags or self.pending_note:
+            tags = " ".join(self.pending_tags) or "-"
+            line.append(visible(f" · tags {tags}  note {self.pending_note[:30]!r}"), style="cyan")
         if self.current is not None:
             task = self.current.pair.task_id
             decided, total = progress.by_task.get(task, (0, 0))
-            line.append(
-                f"   task {visible(task)}: {decided}/{total}   pair #{self.current.pair.id}", style="dim"
-            )
-        if self.pending_tags or self.pending_note:
-            tags = " ".join(self.pending_tags) or "-"
-            line.append(visible(f"   tags {tags}  note {self.pending_note[:30]!r}"), style="cyan")
+            line.append(f" · task {visible(task)} {decided}/{total}", style="dim")
         self.query_one("#progress", Static).update(line, layout=False)  # one line: no relayout
         history = Text("last decisions\n", style="bold")
         for pref in reversed(self.session.history):
@@ -208,5 +416,5 @@ class LabelScreen(PollsWhileShown, Screen[None]):
             history.append(f"#{pref.pair_id:<5} {side}\n")
         if not self.session.history:
             history.append("(none yet)\n", style="dim")
-        history.append("\nbackspace: undo", style="dim")
+        history.append(f"\n{self._key_of('undo')}: undo", style="dim")
         self.query_one("#history", Static).update(history, layout=False)  # a fixed column

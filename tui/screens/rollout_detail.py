@@ -4,6 +4,10 @@ From 120 columns the timeline sits left of the step view (`-wide`); below that e
 stacks (`-narrow`): see rollout_detail.tcss. A step is one OptionList line (rollouts have at
 most a few hundred steps), and the step view is rebuilt only when the highlighted step
 changes or `f` toggles folding, so megabytes of tool output cost nothing until shown.
+
+`/` searches every step's whole text (thought, call, output): `n`/`N` go to the next and
+previous step that holds a match, marked in the timeline and highlighted in the step. Opened
+blind (from labelling in blind mode) it shows no score, no flags and no flag marks.
 """
 
 from __future__ import annotations
@@ -12,50 +16,29 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.schema import Flag, Rollout, Step
-from core.text import visible
+from core.text import one_line
 from storage.store import Store
 from tui.widgets.badges import badges, own_tests_note, short
+from tui.widgets.keys_footer import KeysFooter
+from tui.widgets.search_bar import SearchBar
+from tui.widgets.step_timeline import StepTimeline, safe
 from tui.widgets.step_view import StepView, diff_renderable, foldable, step_renderable
-from tui.widgets.timeline import flagged_steps, step_line
+from tui.widgets.timeline import flagged_steps, step_haystack
 
 WIDE = 120  # columns from which the timeline and the step view sit side by side
-PREVIEW_CHARS = 4_000  # of an observation or argument, enough for a timeline line
+KEPT = "rollout-detail"  # the name of the detail screen an app keeps (see `open_rollout`)
 
 
-def safe(value: object, width: int = 200) -> str:
-    """A field of the rollout (an id, a path, a flag's message), cut and made `visible`."""
-    return visible(str(value)[:width])
-
-
-def preview(step: Step) -> Step:
-    """The step cut to what a timeline line shows: `step_line` would otherwise pass a 10 MB
-    observation through `strip_ansi` whole, and prints call arguments unstripped."""
-    update: dict[str, object] = {}
-    if step.observation is not None and len(step.observation.content) > PREVIEW_CHARS:
-        content = step.observation.content[:PREVIEW_CHARS]
-        update["observation"] = step.observation.model_copy(update={"content": content})
-    if step.tool_call is not None:
-        arguments = {
-            k: safe(v, PREVIEW_CHARS) if isinstance(v, str) else v
-            for k, v in step.tool_call.arguments.items()
-        }
-        update["tool_call"] = step.tool_call.model_copy(
-            update={"name": safe(step.tool_call.name), "arguments": arguments}
-        )
-    if len(step.thought) > PREVIEW_CHARS:
-        update["thought"] = step.thought[:PREVIEW_CHARS]
-    return step.model_copy(update=update) if update else step
-
-
-def header_text(rollout: Rollout) -> Text:
+def header_text(rollout: Rollout, blind: bool = False) -> Text:
+    """`blind`: no score and no badges (the flags are hidden too)."""
     outcomes = {True: ("pass", "bold green"), False: ("fail", "bold red"), None: ("unknown", "dim")}
     outcome, outcome_style = outcomes[rollout.tests_passed]
     fields: list[tuple[str, str, str]] = [
@@ -63,7 +46,7 @@ def header_text(rollout: Rollout) -> Text:
         ("policy", safe(rollout.policy) or "?", ""),
         ("seed", "?" if rollout.seed is None else str(rollout.seed), ""),
         ("steps", str(len(rollout.steps)), ""),
-        ("score", f"{rollout.score:g}", "bold"),
+        *([] if blind else [("score", f"{rollout.score:g}", "bold")]),
         ("tests", outcome + own_tests_note(rollout.tests_passed, rollout.tests_passed_own), outcome_style),
         ("exit", safe(rollout.exit_status) or "?", ""),
     ]
@@ -80,7 +63,10 @@ def header_text(rollout: Rollout) -> Text:
         step = "?" if rollout.branch_step is None else str(rollout.branch_step + 1)
         text.append("branch of ", style="dim")
         text.append(f"{safe(rollout.parent_id, 12)} at step {step}  ", style="bold magenta")
-    text.append_text(badges(rollout.flag_ids))
+    if blind:
+        text.append("blind: score and flags hidden", style="italic")
+    else:
+        text.append_text(badges(rollout.flag_ids))
     return text
 
 
@@ -97,66 +83,64 @@ def flag_prompt(flag: Flag) -> Text:
     return text
 
 
-class StepTimeline(OptionList):
-    """One line per step, rebuilt at the widget's width so the summaries use the room there is."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.rollout: Rollout | None = None
-        self._previews: list[Step] = []
-        self._width = 0
-
-    def show(self, rollout: Rollout) -> None:
-        self.rollout = rollout
-        self._previews = [preview(step) for step in rollout.steps]
-        self._rebuild()
-        self.highlighted = 0 if rollout.steps else None
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width:
-            self._rebuild()
-
-    def _rebuild(self) -> None:
-        if self.rollout is None:
-            return
-        self._width = self.size.width
-        width = max(40, self.scrollable_content_region.width or 100)
-        marks = flagged_steps(self.rollout)
-        prompts = [step_line(step, marks.get(step.index, []), width) for step in self._previews]
-        highlighted = self.highlighted
-        with self.prevent(OptionList.OptionHighlighted):
-            self.set_options(prompts)
-            self.highlighted = highlighted
-
-
 class RolloutDetailScreen(Screen[None]):
     """Everything about one rollout; `escape` goes back to the screen below."""
 
     CSS_PATH = "rollout_detail.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The most used first: at 80 columns the footer shows about eight (`?` lists them all).
         Binding("j", "step(1)", "Next", id="detail.next_step"),
         Binding("k", "step(-1)", "Prev", id="detail.prev_step"),
+        Binding("slash", "find", "Find", id="detail.find"),
         Binding("f", "toggle_fold", "Fold", id="detail.fold"),
         Binding("g", "next_flagged", "Flagged", id="detail.next_flagged"),
+        Binding("i", "task", "Task", id="detail.task"),
+        Binding("escape", "back", "Back", id="detail.back"),
         Binding("b", "branch", "Branch", id="detail.branch"),
         Binding("p", "parent", "Parent", id="detail.parent"),
-        Binding("i", "task", "Task", id="detail.task"),
-        Binding("tab", "app.focus_next", "Pane", id="detail.focus_next"),
+        Binding("n,full_stop", "find_next(1)", "Next match", id="detail.find_next", show=False),
+        Binding("N,comma", "find_next(-1)", "Previous match", id="detail.find_previous", show=False),
+        Binding("y", "copy_id", "Copy rollout id", id="detail.copy_id", show=False),  # in `?`
+        Binding("tab", "app.focus_next", "Pane", id="detail.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
-        Binding("escape", "back", "Back", id="detail.back"),
     ]
 
-    def __init__(self, store: Store, rollout_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rollout_id: str,
+        *,
+        rollout: Rollout | None = None,
+        blind: bool = False,
+        step: int | None = None,
+        search: str = "",
+    ) -> None:
+        """`rollout`: the rollout already loaded (else read from the store); `blind`: no score,
+        flags or flag marks; `step`: the position in its steps to show first; `search`: a search
+        to start with."""
         super().__init__()
         self.store = store
+        self._set_rollout(rollout_id, rollout, blind, step, search)
+
+    def _set_rollout(
+        self, rollout_id: str, rollout: Rollout | None, blind: bool, step: int | None, search: str
+    ) -> None:
         self.rollout_id = rollout_id
+        self.blind = blind
+        self.search_text = search
+        self._given = rollout if rollout is not None and rollout.id == rollout_id else None
+        self._start = step
+        self._found: list[int] = []  # positions of the steps holding a match
+        self._haystacks: list[str] | None = None  # each step's whole text in lower case
         self.rollout: Rollout | None = None
         self.step_position: int | None = None  # index into rollout.steps of the step shown
         self.unfolded = False  # the shown step's long texts are unfolded (reset on every move)
         self._positions: dict[int, int] = {}  # step.index -> position in rollout.steps
         self._marks: dict[int, list[str]] = {}
+        self._flagged: list[int] = []  # positions of the flagged steps
         self._foldable = False
         self._branchable = False  # a train rollout of a task this workspace can run
+        self._binding_state: tuple[bool, ...] | None = None
 
     # -- widgets ----------------------------------------------------------------------------
     @property
@@ -182,13 +166,15 @@ class RolloutDetailScreen(Screen[None]):
         return self.rollout.steps[self.step_position]
 
     def compose(self) -> ComposeResult:
+        self._set_layout(self.app.size.width)  # before the children are styled: styled once
         yield Static(id="detail-header")
         with Container(id="detail-body"):
             yield StepTimeline(id="detail-timeline")
             yield StepView(id="detail-step")
             yield OptionList(id="detail-flags")
             yield StepView(id="detail-diff")
-        yield Footer()
+        yield SearchBar(id="detail-search")
+        yield KeysFooter(compact=True, show_command_palette=False)  # ctrl+p is in `?`
 
     def on_resize(self, event: events.Resize) -> None:
         self._set_layout(event.size.width)
@@ -198,33 +184,77 @@ class RolloutDetailScreen(Screen[None]):
         self.set_class(width < WIDE, "-narrow")
 
     def on_mount(self) -> None:
-        self._set_layout(self.app.size.width)
-        self.timeline.border_title = "Timeline"
         self.step_view.border_title = "Step"
         self.diff_view.border_title = "Final diff"
+        self._show_rollout()
+
+    def load(
+        self,
+        rollout_id: str,
+        *,
+        rollout: Rollout | None = None,
+        blind: bool = False,
+        step: int | None = None,
+        search: str = "",
+    ) -> None:
+        """Show another rollout in this screen, as a new one would (the options as in the
+        constructor). A screen kept (installed) and loaded again costs a redraw; building one
+        costs its whole DOM: styles, layout and footer, several times the redraw."""
+        self._set_rollout(rollout_id, rollout, blind, step, search)
+        if self.is_mounted:
+            self._show_rollout()
+
+    def _show_rollout(self) -> None:
+        self.timeline.border_title = Text(f"Timeline · rollout {one_line(self.rollout_id)}")
         self.flag_list.border_title = "Flags"
-        self.rollout = rollout = self.store.rollout(self.rollout_id)
+        self.step_view.highlight("")
+        self.diff_view.highlight("")
+        self.rollout = rollout = self._given or self.store.rollout(self.rollout_id)
         if rollout is None:
             header = Text(f"rollout {safe(self.rollout_id)} not found", style="bold red")
             self.query_one("#detail-header", Static).update(header)
+            self.timeline.clear()
+            self.flag_list.clear_options()
+            self.diff_view.show(Text(""))
             self.step_view.show(Text("(no rollout)", style="dim"))
+            self._refresh_bindings_if_changed()
             return
         task = self.store.task(rollout.task_id)
         self._branchable = rollout.eval_id is None and task is not None and bool(task.repo_path)
         self._positions = {step.index: pos for pos, step in enumerate(rollout.steps)}
-        self._marks = flagged_steps(rollout)
-        self.query_one("#detail-header", Static).update(header_text(rollout))
-        self.flag_list.border_title = f"Flags ({len(rollout.flags)})"
-        no_flags = Option(Text("(no flags)", style="dim"), disabled=True)
-        self.flag_list.set_options([flag_prompt(flag) for flag in rollout.flags] or [no_flags])
-        self.flag_list.highlighted = 0 if rollout.flags else None
+        self._marks = {} if self.blind else flagged_steps(rollout)
+        self._flagged = sorted(self._positions[i] for i in self._marks if i in self._positions)
+        self.query_one("#detail-header", Static).update(header_text(rollout, self.blind))
+        if self.blind:
+            self.flag_list.border_title = "Flags (hidden: blind)"
+            hidden = Text("(hidden in blind mode, until the pair is decided)", style="dim")
+            self.flag_list.set_options([Option(hidden, disabled=True)])
+        else:
+            self.flag_list.border_title = f"Flags ({len(rollout.flags)})"
+            no_flags = Option(Text("(no flags)", style="dim"), disabled=True)
+            self.flag_list.set_options([flag_prompt(flag) for flag in rollout.flags] or [no_flags])
+            self.flag_list.highlighted = 0 if rollout.flags else None
         self.diff_view.show(diff_renderable(rollout.final_diff))
-        self.timeline.show(rollout)
+        self.timeline.show(rollout, self._marks)
         if rollout.steps:
-            self.show_step(0)
+            start = self._start if self._start is not None and 0 <= self._start < len(rollout.steps) else 0
+            self.go_to(start)
         else:
             self.step_view.show(Text("(no steps)", style="dim"))
         self.timeline.focus()
+        self._refresh_bindings_if_changed()
+        if self.search_text:  # once laid out: the step and the diff know their lines then
+            self.call_after_refresh(self.search, self.search_text, False)
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """The footer is drawn again only when a key became (un)available, not on every step."""
+        state = tuple(
+            bool(self.check_action(action, ()))
+            for action in ("toggle_fold", "next_flagged", "branch", "parent", "find_next")
+        )
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
 
     # -- showing a step ---------------------------------------------------------------------
     def show_step(self, position: int, force: bool = False) -> None:
@@ -244,11 +274,11 @@ class RolloutDetailScreen(Screen[None]):
         marks = self._marks.get(step.index, [])
         self.step_view.show(step_renderable(step, len(self.rollout.steps), marks, self.unfolded), keep_scroll)
         self.step_view.border_title = f"Step {step.index + 1}" + (" (unfolded)" if self.unfolded else "")
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
 
     def go_to(self, position: int) -> None:
         """Move the timeline to `position` and show that step."""
-        self.timeline.highlighted = position
+        self.timeline.move_to(position)
         self.show_step(position)
 
     @on(OptionList.OptionHighlighted, "#detail-timeline")
@@ -279,20 +309,19 @@ class RolloutDetailScreen(Screen[None]):
         if action == "toggle_fold":
             return True if self._foldable else None
         if action == "next_flagged":
-            return True if self._flagged_positions() else None
+            return True if self._flagged else None
         if action == "branch":
             return True if self._branchable and self.selected_step is not None else None
         if action == "parent":
             return True if self.rollout is not None and self.rollout.parent_id else None
+        if action == "find_next":
+            return True if self._found else None
         return True
-
-    def _flagged_positions(self) -> list[int]:
-        return sorted(self._positions[i] for i in self._marks if i in self._positions)
 
     def action_step(self, delta: int) -> None:
         if self.rollout is None or not self.rollout.steps:
             return
-        current = self.timeline.highlighted
+        current = self.step_position
         position = 0 if current is None else current + delta
         self.go_to(max(0, min(len(self.rollout.steps) - 1, position)))
 
@@ -303,10 +332,10 @@ class RolloutDetailScreen(Screen[None]):
         self._render_step(keep_scroll=True)
 
     def action_next_flagged(self) -> None:
-        positions = self._flagged_positions()
+        positions = self._flagged
         if not positions:
             return
-        current = -1 if self.timeline.highlighted is None else self.timeline.highlighted
+        current = -1 if self.step_position is None else self.step_position
         self.go_to(next((p for p in positions if p > current), positions[0]))
 
     def action_branch(self) -> None:
@@ -318,7 +347,7 @@ class RolloutDetailScreen(Screen[None]):
 
     def action_parent(self) -> None:
         if self.rollout is not None and self.rollout.parent_id:
-            self.app.push_screen(RolloutDetailScreen(self.store, self.rollout.parent_id))
+            self.app.push_screen(RolloutDetailScreen(self.store, self.rollout.parent_id, blind=self.blind))
 
     def action_task(self) -> None:
         from tui.screens.task_info import TaskScreen
@@ -327,5 +356,91 @@ class RolloutDetailScreen(Screen[None]):
             task_id = self.rollout.task_id
             self.app.push_screen(TaskScreen(task_id, self.store.task(task_id) or self.rollout.task))
 
+    def action_copy_id(self) -> None:
+        """The id to the clipboard (OSC 52: works over SSH, where the terminal allows it)."""
+        copied = one_line(self.rollout_id)
+        self.app.copy_to_clipboard(copied)
+        escaped = " (control characters written as escapes)" if copied != self.rollout_id else ""
+        self.notify(f"copied rollout id {copied} to the clipboard{escaped}")
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    def action_find(self) -> None:
+        self.search_bar.open(self.search_text)
+
+    @on(SearchBar.Done)
+    def _search_done(self, event: SearchBar.Done) -> None:
+        if event.text is not None:
+            self.search(event.text)
+
+    def search(self, text: str, jump: bool = True) -> None:
+        """Mark the steps whose whole text holds `text` (any case; "" clears), highlight it in
+        the step and the diff, and (`jump`) go to the first such step from the one shown."""
+        self.search_text = text
+        needle = text.lower()
+        steps = self.rollout.steps if self.rollout is not None else []
+        if needle and self._haystacks is None:  # each step's text made searchable once per rollout
+            self._haystacks = [step_haystack(step) for step in steps]
+        self._found = [pos for pos, text in enumerate(self._haystacks or []) if needle and needle in text]
+        self.timeline.mark_found(set(self._found))
+        self.step_view.highlight(needle)
+        self.diff_view.highlight(needle)
+        self._refresh_bindings_if_changed()
+        if not needle:
+            return
+        in_diff = " (and in the final diff)" if self.diff_view.match_rows else ""
+        if not self._found:
+            where = "in the final diff only" if in_diff else "in no step"
+            self.notify(f"{text!r}: {where}", severity="information" if in_diff else "warning")
+            return
+        keys = f"{self._key('find_next(1)')}/{self._key('find_next(-1)')}"
+        self.notify(f"{text!r}: {len(self._found)} steps{in_diff}; {keys} next/previous", timeout=4)
+        if jump:
+            current = self.step_position or 0
+            self.go_to(next((p for p in self._found if p >= current), self._found[0]))
+        self.step_view.scroll_to_match()
+
+    def _key(self, action: str) -> str:
+        binding = next((a.binding for a in self.active_bindings.values() if a.binding.action == action), None)
+        return "?" if binding is None else self.app.get_key_display(binding)
+
+    def action_find_next(self, direction: int) -> None:
+        if not self._found:
+            return
+        current = self.step_position if self.step_position is not None else -1
+        if direction > 0:
+            position = next((p for p in self._found if p > current), self._found[0])
+        else:
+            position = next((p for p in reversed(self._found) if p < current), self._found[-1])
+        self.go_to(position)
+        self.step_view.scroll_to_match()
+
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def open_rollout(
+    app: App[object],
+    store: Store,
+    rollout_id: str,
+    *,
+    rollout: Rollout | None = None,
+    blind: bool = False,
+    step: int | None = None,
+    search: str = "",
+) -> None:
+    """Push the detail of `rollout_id` (the options as RolloutDetailScreen takes them). One
+    detail screen is kept (installed) per app and loaded again: a new screen builds its whole
+    DOM, styles, layout and footer, about four times what loading a kept one costs. While the
+    kept one is in the stack (a parent opened from it), a new one is pushed."""
+    kept = app.get_screen(KEPT) if app.is_screen_installed(KEPT) else None
+    if isinstance(kept, RolloutDetailScreen) and kept not in app.screen_stack and kept.store is store:
+        kept.load(rollout_id, rollout=rollout, blind=blind, step=step, search=search)
+        app.push_screen(kept)
+        return
+    screen = RolloutDetailScreen(store, rollout_id, rollout=rollout, blind=blind, step=step, search=search)
+    if kept is None:
+        app.install_screen(screen, KEPT)
+    app.push_screen(screen)

@@ -14,7 +14,7 @@ from core.text import visible
 from storage import browse
 from storage.store import Store
 from tui.widgets.badges import short
-from tui.widgets.rollout_table import WIDTHS, RolloutTable, header_text
+from tui.widgets.rollout_table import WIDTHS, RolloutTable
 
 SORT_ORDER = [name for name, _ in WIDTHS]
 
@@ -34,7 +34,6 @@ class RolloutsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="rollouts-title")
         yield Input(placeholder="filter: task:NAME flag:loop outcome:fail policy:NAME words…", id="filter")
-        yield Static(header_text(), id="rollouts-header")
         yield RolloutTable(self.store, id="rollout-table")
         yield Static(id="flag-counts")
         yield Footer()
@@ -59,6 +58,8 @@ class RolloutsScreen(Screen[None]):
         line.append(f"  sorted by {self.table.sort}{' ↓' if self.table.descending else ''}", style="dim")
         if self.table.filter.text:
             line.append(f"  filter: {visible(self.table.filter.text)}", style="cyan")
+            for word in self.table.filter.unknown_flags():
+                line.append(f"  flag:{visible(word)} names no check (? lists the badges)", style="bold red")
         self.query_one("#rollouts-title", Static).update(line)
         flags = Text("flags: ", style="bold")
         for check, n in counts.items():
@@ -99,6 +100,6 @@ class RolloutsScreen(Screen[None]):
         self.refresh_data()
 
     def on_rollout_table_opened(self, event: RolloutTable.Opened) -> None:
-        from tui.screens.rollout_detail import RolloutDetailScreen
+        from tui.screens.rollout_detail import open_rollout
 
-        self.app.push_screen(RolloutDetailScreen(self.store, event.rollout_id))
+        open_rollout(self.app, self.store, event.rollout_id)

@@ -2,7 +2,8 @@
 
 Runs are separate processes; this screen only reads the database and the run's log file,
 once a second, so it can be closed and reopened (or the SSH link lost) without touching the
-run. A run whose process stopped beating is shown as lost.
+run. A run whose process stopped beating is shown as lost. On a short terminal (`-short`, below
+SHORT_BELOW rows) the curves take the room the log would have, and `o` swaps the two.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -31,6 +34,11 @@ from tui.widgets.plain import markup_safe, plain
 LOG_TAIL_BYTES = 32_000
 RESUMABLE = (CANCELLED, LOST, FAILED)
 CURVE_METRICS = ("loss", "rewards/accuracies", "rewards/margins")
+SHORT_BELOW = 36  # rows: below this the curves and the log share the room by turns (`o`)
+RUN_COLUMNS = ("run", "status", "step", "val acc", "started")
+# The status column is as wide as its longest word, whatever the runs shown: never `runnin`.
+STATUS_WIDTH = max(len(s) for s in (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST))
+RUN_ID_WIDTH = 24  # a longer (named) run id is cut with an ellipsis
 
 
 def log_tail(path: str | None, lines: int = 200) -> list[str]:
@@ -79,6 +87,36 @@ def summary_text(row: dict[str, Any]) -> str:
     return line
 
 
+def run_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    """A run's cells in the runs table, in RUN_COLUMNS order."""
+    accuracy = row["final_metrics"].get("eval_rewards/accuracies")
+    return (
+        row["id"],
+        row["shown_status"],
+        f"{row['step']}/{row['max_steps']}" if row["max_steps"] else str(row["step"] or ""),
+        f"{accuracy:.2f}" if accuracy is not None else "",
+        (row["created_at"] or "")[:16].replace("T", " "),
+    )
+
+
+def column_widths(cells: list[tuple[str, ...]]) -> list[int]:
+    """Each column as wide as its widest cell (run ids up to RUN_ID_WIDTH), status as wide as
+    its longest word: set before the rows are drawn, so no frame shows a cell cut bare."""
+    widths = [
+        max([len(name), *(cell_len(plain(row[i]).plain) for row in cells)])
+        for i, name in enumerate(RUN_COLUMNS)
+    ]
+    widths[0] = min(widths[0], RUN_ID_WIDTH)
+    widths[1] = max(widths[1], STATUS_WIDTH)
+    return widths
+
+
+def fitted(value: str, width: int) -> Text:
+    text = plain(value)
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
 def _shape(row: dict[str, Any]) -> tuple[object, ...]:
     """What the table shows of a run: redraw only when it changed (keeps the cursor still)."""
     return (
@@ -97,6 +135,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         Binding("R", "resume_run", "Resume"),
         Binding("enter", "summary", "Summary"),
         Binding("e", "evaluate_run", "Evaluate"),
+        Binding("o", "swap_log", "Log/curves"),
         Binding("escape", "app.pop_screen", "Back", show=False),
     ]
 
@@ -113,10 +152,8 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="run-summary")
         with Horizontal(id="curves"):
-            yield Curves("loss", ["loss"], id="loss-curve")
-            yield Curves(
-                "reward accuracy / margin", ["rewards/accuracies", "rewards/margins"], id="reward-curve"
-            )
+            yield Curves(["loss"], id="loss-curve")
+            yield Curves(["rewards/accuracies", "rewards/margins"], id="reward-curve")
         yield RichLog(id="run-log", max_lines=2000, wrap=True, markup=False, highlight=False)
         yield Footer()
 
@@ -125,7 +162,6 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         return self.query_one("#runs-table", DataTable)
 
     def on_mount(self) -> None:
-        self.table.add_columns("run", "status", "step", "val acc", "started")
         self.refresh_runs()
         self.poll_while_shown(1.0, self.refresh_runs)
         self.table.focus()
@@ -136,30 +172,34 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
             return None
         return self._rows[self.table.cursor_row]
 
-    def refresh_runs(self) -> None:
+    def refresh_runs(self, select: str | None = None) -> None:
+        """Read the runs again; the cursor stays on its run (a run started elsewhere appears above
+        it), or goes to `select` (the run this screen just started)."""
         from tui.launch import reap
 
         reap()
         rows = runs.list_runs(self.store)
+        ids = [r["id"] for r in rows]
+        selected = select if select in ids else (self.selected["id"] if self.selected else None)
         if [_shape(r) for r in rows] != [_shape(r) for r in self._rows]:
-            selected = self.selected["id"] if self.selected else None
-            self.table.clear()
-            for r in rows:
-                accuracy = r["final_metrics"].get("eval_rewards/accuracies")
-                self.table.add_row(
-                    plain(r["id"]),
-                    plain(r["shown_status"]),
-                    f"{r['step']}/{r['max_steps']}" if r["max_steps"] else str(r["step"] or ""),
-                    f"{accuracy:.2f}" if accuracy is not None else "",
-                    (r["created_at"] or "")[:16].replace("T", " "),
-                )
-            ids = [r["id"] for r in rows]
-            if rows:  # the cursor stays on its run when a new one appears above it
+            self._fill_table(rows)
+            if rows:
                 self.table.move_cursor(row=ids.index(selected) if selected in ids else 0)
+        elif select in ids:
+            self.table.move_cursor(row=ids.index(select))
         self._rows = rows
         self._update_title()
         self._show_selected()
         self.refresh_bindings()
+
+    def _fill_table(self, rows: list[dict[str, Any]]) -> None:
+        cells = [run_cells(r) for r in rows]
+        widths = column_widths(cells)
+        self.table.clear(columns=True)
+        for name, width in zip(RUN_COLUMNS, widths, strict=True):
+            self.table.add_column(name, width=width)
+        for row in cells:
+            self.table.add_row(*(fitted(value, width) for value, width in zip(row, widths, strict=True)))
 
     def _update_title(self) -> None:
         decided = self.store.scalar("SELECT count(*) FROM preferences WHERE decision = 'prefer'")
@@ -219,7 +259,17 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
             return (status in RESUMABLE and bool(row and row["config"].get("train"))) or None
         if action in ("summary", "evaluate_run"):
             return status == FINISHED or None
+        if action == "swap_log":
+            return self.has_class("-short")  # on a tall screen both are shown: no key
         return True
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < SHORT_BELOW, "-short")
+        self.refresh_bindings()  # `o` is shown on a short screen only
+
+    def action_swap_log(self) -> None:
+        """On a short screen: the log in the curves' place, or back."""
+        self.toggle_class("-log")
 
     def action_new_run(self) -> None:
         from tui.screens.new_run import NewRunScreen
@@ -243,7 +293,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
                 plan_run(self.workspace, config, store)
         run_id = launch_training(self.workspace, overrides, resume)
         self.app.call_from_thread(self.notify, f"run {run_id} started in the background")
-        self.app.call_from_thread(self.refresh_runs)
+        self.app.call_from_thread(self.refresh_runs, run_id)
 
     def action_cancel_run(self) -> None:
         from tui.commands.train import cancel_run

@@ -10,23 +10,29 @@ from core.text import strip_ansi
 MAX_LINES = 400
 
 
-def diff_text(diff: str, max_lines: int = MAX_LINES) -> Text:
+def line_style(line: str) -> str:
+    if line.startswith(("+++", "---", "diff ", "index ")):
+        return "bold"
+    if line.startswith("+"):
+        return "green"
+    if line.startswith("-"):
+        return "red"
+    if line.startswith("@@"):
+        return "cyan"
+    return ""
+
+
+def diff_lines(diff: str, max_lines: int = MAX_LINES) -> list[Text]:
+    """One display-safe Text per line (tabs expanded, so a line's width is its length in
+    cells), and a last line saying how many were left out."""
     if not diff.strip():
-        return Text("(no diff)", style="dim")
+        return [Text("(no diff)", style="dim")]
     lines = strip_ansi(diff).splitlines()
-    text = Text()
-    for line in lines[:max_lines]:
-        if line.startswith(("+++", "---", "diff ", "index ")):
-            style = "bold"
-        elif line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        elif line.startswith("@@"):
-            style = "cyan"
-        else:
-            style = ""
-        text.append(line + "\n", style=style)
+    out = [Text(line.expandtabs(4), style=line_style(line)) for line in lines[:max_lines]]
     if len(lines) > max_lines:
-        text.append(f"… {len(lines) - max_lines} more lines of diff\n", style="dim italic")
-    return text
+        out.append(Text(f"… {len(lines) - max_lines} more lines of diff", style="dim italic"))
+    return out
+
+
+def diff_text(diff: str, max_lines: int = MAX_LINES) -> Text:
+    return Text("\n").join(diff_lines(diff, max_lines))

@@ -1,5 +1,8 @@
 """A virtual table of rollouts: rows are fetched by offset, a page at a time, as they scroll
-into view (an LRU of pages), so 100,000 rollouts cost what a screenful costs."""
+into view (an LRU of pages), so 100,000 rollouts cost what a screenful costs.
+
+The header is the table's own first line: it stays put on vertical scroll and moves with the
+rows on horizontal scroll, so the column names always sit above their columns."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from tui.widgets.badges import own_tests_note, short
 
 PAGE = 100
 PAGES_KEPT = 32
+HEADER_LINES = 1  # the column names, drawn by the table itself above the rows
 WIDTHS = (
     ("task", 22),
     ("policy", 18),
@@ -35,13 +39,17 @@ WIDTHS = (
 
 
 def header_text() -> Text:
-    text = Text(style="bold")
+    text = Text(no_wrap=True)
     for name, width in WIDTHS:
         text.append(name.ljust(width)[:width] + " ")
     return text
 
 
+HEADER = header_text()
+
+
 class RolloutTable(ScrollView, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"rollout-table--header"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j,down", "move(1)", "Down", show=False),
         Binding("k,up", "move(-1)", "Up", show=False),
@@ -69,7 +77,7 @@ class RolloutTable(ScrollView, can_focus=True):
     def reload(self) -> None:
         self._pages.clear()
         self.total = browse.count(self.store, self.filter)
-        self.virtual_size = Size(sum(w + 1 for _, w in WIDTHS), self.total)
+        self.virtual_size = Size(sum(w + 1 for _, w in WIDTHS), self.total + HEADER_LINES)
         self.cursor = min(self.cursor, max(0, self.total - 1))
         self.refresh()
 
@@ -89,20 +97,25 @@ class RolloutTable(ScrollView, can_focus=True):
         return rows[offset] if offset < len(rows) else None
 
     def render_line(self, y: int) -> Strip:
-        index = int(self.scroll_offset.y) + y
-        row = self.row(index)
         width = self.size.width
+        if y < HEADER_LINES:
+            return self._line(HEADER, width, self.get_component_rich_style("rollout-table--header"))
+        index = int(self.scroll_offset.y) + y - HEADER_LINES
+        row = self.row(index)
         if row is None:
             return Strip.blank(width, self.rich_style)  # a styleless strip crashes NO_COLOR's filter
         text = self._row_text(row)
         if index == self.cursor:
             text.stylize(Style(reverse=True) if self.has_focus else Style(bgcolor="grey23"))
+        return self._line(text, width, self.rich_style)
+
+    def _line(self, text: Text, width: int, base: Style) -> Strip:
+        """`text` scrolled to the table's horizontal offset and cut or padded to `width`."""
+        scroll_x = int(self.scroll_offset.x)
         segments = list(text.render(self.app.console))
-        strip = Strip(segments).crop(int(self.scroll_offset.x), int(self.scroll_offset.x) + width)
+        strip = Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
         # Every segment carries a style: NO_COLOR's filter fails on a styleless one.
-        base = self.rich_style
-        strip = strip.extend_cell_length(width, base)
-        return Strip([Segment(text, style or base, control) for text, style, control in strip], width)
+        return Strip([Segment(part, style or base, control) for part, style, control in strip], width)
 
     @staticmethod
     def _row_text(row: dict[str, Any]) -> Text:
@@ -132,7 +145,7 @@ class RolloutTable(ScrollView, can_focus=True):
         self.refresh()
 
     def scroll_to_region_cursor(self) -> None:
-        top, height = int(self.scroll_offset.y), max(1, self.size.height)
+        top, height = int(self.scroll_offset.y), max(1, self.size.height - HEADER_LINES)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
         elif self.cursor >= top + height:

@@ -9,11 +9,19 @@ what will be shown. Pygments highlighting costs about 0.2 ms a line, so text lon
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
+from copy import copy
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.segment import Segment
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.geometry import Size
@@ -24,13 +32,14 @@ from core.actions import tool_name
 from core.schema import ActionKind, Step
 from core.text import strip_ansi, visible
 from tui.widgets.diff import diff_text
-from tui.widgets.timeline import KIND_LETTER
+from tui.widgets.timeline import KIND_LETTER, MATCH
 
 FOLD_LINES = 200  # lines shown while folded
 FOLD_CHARS = 40_000  # and at most this many characters (one 10 MB line is one "line")
 CAP_LINES = 20_000  # lines shown unfolded
 CAP_CHARS = 1_000_000
 HIGHLIGHT_LINES = 2_000  # above this, plain text: Syntax on 20,000 lines takes seconds
+MARGIN_ROWS = 4  # rendered below the view, beyond what is seen
 THEME = "ansi_dark"  # the terminal's own colours: readable in 256 colours and with NO_COLOR
 TRACEBACK = "Traceback (most recent call last)"
 EDIT_KEYS = (("old", "new"), ("old_str", "new_str"))
@@ -126,11 +135,22 @@ def observation_lexer(step: Step, head: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=32)
+def lexer_named(name: str) -> Lexer | str:
+    """One lexer per name, as Syntax would make it: looking one up costs about 2 ms, a step."""
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return name  # Syntax shows it plain
+
+
 def code(folded: Folded, lexer: str | None) -> RenderableType:
     """Folded text, highlighted when short enough, with its fold note under it."""
     body: RenderableType
     if lexer and line_count(folded.text) <= HIGHLIGHT_LINES:
-        body = Syntax(folded.text, lexer, theme=THEME, word_wrap=True, background_color="default")
+        body = Syntax(
+            folded.text, lexer_named(lexer), theme=THEME, word_wrap=True, background_color="default"
+        )
     else:
         body = Text(folded.text)
     note = folded.note()
@@ -226,47 +246,181 @@ def diff_renderable(diff: str) -> RenderableType:
     return Group(text, note) if note else text
 
 
+def mark(strip: Strip, needle: str, style: Style) -> Strip:
+    """`strip` with every occurrence of `needle` (lower case) restyled on top."""
+    plain = strip.text
+    lower = plain.lower()
+    at = lower.find(needle)
+    if at < 0:
+        return strip
+    cells = (lambda i: i) if plain.isascii() else (lambda i: cell_len(plain[:i]))
+    segments: list[Segment] = []
+    cursor = 0
+    while at >= 0:
+        start, end = cells(at), cells(at + len(needle))
+        segments += list(strip.crop(cursor, start))
+        segments += list(Segment.apply_style(list(strip.crop(start, end)), post_style=style))
+        cursor = end
+        at = lower.find(needle, at + len(needle))
+    segments += list(strip.crop(cursor, strip.cell_length))
+    return Strip(segments, strip.cell_length)
+
+
+@dataclass(slots=True)
+class Block:
+    """One part of what a StepView shows. A long text or code (`source` is its plain text) may
+    be rendered in part, its first lines, until a row of the rest is drawn (`partial`)."""
+
+    renderable: RenderableType
+    source: str | None = None
+    partial: bool = False
+
+
+def parts_of(renderable: RenderableType) -> list[RenderableType]:
+    """A Group's renderables, nested groups flattened (each renders from a new line)."""
+    if isinstance(renderable, Group):
+        return [part for child in renderable.renderables for part in parts_of(child)]
+    return [renderable]
+
+
+def block_of(part: RenderableType) -> Block:
+    if isinstance(part, Syntax):
+        return Block(part, part.code)
+    if isinstance(part, Text) and "\n" in part.plain:
+        return Block(part, part.plain)
+    return Block(part)
+
+
+def head_of(block: Block, lines: int) -> tuple[RenderableType, str] | None:
+    """The block's first `lines` lines as a renderable and the plain text after them, or None
+    when it has no more lines than that."""
+    source = block.source or ""
+    cut = cut_at(source, lines, len(source)) if lines > 0 else -1
+    if block.source is None or cut >= len(source) - 1:
+        return None
+    part = block.renderable
+    if isinstance(part, Syntax):
+        head = copy(part)
+        head.code = source[: max(0, cut)]
+        return (head if lines > 0 else Text()), source[cut + 1 :].expandtabs(part.tab_size)
+    assert isinstance(part, Text)
+    return (part.divide([cut])[0] if lines > 0 else Text()), source[cut + 1 :]
+
+
+def estimated_rows(text: str, width: int) -> int:
+    """The rows `text` takes folded at `width` (word wrapping may take a few more)."""
+    rows = 0
+    for line in text.split("\n"):
+        cells = len(line) if line.isascii() else cell_len(line)
+        rows += max(1, -(-cells // width))
+    return rows
+
+
 class StepView(ScrollView):
-    """A scrolling view of one renderable, rendered to lines once per width (the Line API, as in
+    """A scrolling view of one renderable, rendered to lines per width (the Line API, as in
     toolong): scrolling and focus changes never render 20,000 lines again.
 
-    `renderable` is what it shows now (tests read it).
+    Only what can be seen is rendered: a long text or highlighted code renders the lines that
+    reach the bottom of the view, the rows of the rest are estimated from its plain text, and it
+    is rendered whole the first time one of them is drawn. Pygments costs about 0.1 ms a line,
+    and a step is read from its top far more often than scrolled through.
+
+    `renderable` is what it shows now (tests read it). `highlight` marks a search's matches
+    (within a line) in whatever it shows, now and after; `match_rows` are the lines holding one
+    (a search renders everything, to find them).
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.renderable: RenderableType = Text("")
-        self._strips: list[Strip] = []
+        self.match_rows: list[int] = []
+        self._strips: list[Strip | None] = []  # a row not rendered yet is None
+        self._blocks: list[Block] = []
+        self._starts: list[int] = []  # each block's first row
         self._width = 0
+        self._needle = ""
 
     def show(self, renderable: RenderableType, keep_scroll: bool = False) -> None:
         self.renderable = renderable
         self._width = 0
-        self._render_strips()
         if not keep_scroll:
-            self.scroll_home(animate=False)
+            self.scroll_home(animate=False, immediate=True)
+        self._render_strips()
+
+    def highlight(self, needle: str) -> None:
+        """Mark `needle` (any case; "" marks nothing)."""
+        if needle.lower() != self._needle:
+            self._needle = needle.lower()
+            self._width = 0
+            self._render_strips()
+
+    def scroll_to_match(self) -> None:
+        if self.match_rows:
+            self.scroll_to(y=max(0, self.match_rows[0] - 2), animate=False)
 
     def on_resize(self) -> None:
         self._render_strips()
 
     def _render_strips(self) -> None:
-        width = self.scrollable_content_region.width
+        region = self.scrollable_content_region
+        width = region.width
         if width <= 0 or width == self._width:
             return
         self._width = width
-        console = self.app.console
-        options = self.app.console_options.update(highlight=False, width=width, height=None)
-        segments = console.render(self.renderable, options.update_width(width))
-        lines = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=True)
-        self._strips = [Strip(line, width) for line in lines]
+        bottom = -1 if self._needle else self.scroll_offset.y + region.height + MARGIN_ROWS
+        self._blocks = [block_of(part) for part in parts_of(self.renderable)]
+        self._strips, self._starts = [], []
+        for block in self._blocks:
+            self._starts.append(len(self._strips))
+            self._strips += self._render_block(block, bottom - len(self._strips) if bottom >= 0 else None)
+        self.match_rows = []
+        if self._needle:
+            style = Style.parse(MATCH)
+            for row, strip in enumerate(self._strips):
+                if strip is not None and self._needle in strip.text.lower():
+                    self.match_rows.append(row)
+                    self._strips[row] = mark(strip, self._needle, style)
         self.virtual_size = Size(width, len(self._strips))
         self.refresh()
+
+    def _render_block(self, block: Block, lines: int | None = None) -> list[Strip | None]:
+        """The block's rows: all of them rendered, or (`lines`) its first lines rendered and the
+        rest to come."""
+        width = self._width
+        head = None if lines is None else head_of(block, lines)
+        block.partial = head is not None
+        shown = block.renderable if head is None else head[0]
+        rows: list[Strip | None] = []
+        if head is None or lines:
+            options = self.app.console_options.update(highlight=False, width=width, height=None)
+            segments = self.app.console.render(shown, options)
+            lines_ = Segment.split_and_crop_lines(segments, width, include_new_lines=False, pad=True)
+            rows += [Strip(line, width) for line in lines_]
+        if head is not None:
+            rows += [None] * estimated_rows(head[1], width)
+        return rows
+
+    def _render_rest(self, row: int) -> None:
+        """Render whole the block holding `row` (a row so far only estimated)."""
+        index = bisect_right(self._starts, row) - 1
+        start = self._starts[index]
+        end = self._starts[index + 1] if index + 1 < len(self._starts) else len(self._strips)
+        rows = self._render_block(self._blocks[index])
+        self._strips[start:end] = rows
+        shift = len(rows) - (end - start)
+        self._starts[index + 1 :] = [s + shift for s in self._starts[index + 1 :]]
+        if shift:
+            self.virtual_size = Size(self._width, len(self._strips))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         style = self.rich_style
         index = scroll_y + y
-        if index >= len(self._strips):
+        strip = self._strips[index] if index < len(self._strips) else None
+        if strip is None and index < len(self._strips):
+            self._render_rest(index)
+            strip = self._strips[index] if index < len(self._strips) else None
+        if strip is None:
             return Strip.blank(width, style)
-        return self._strips[index].apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+        return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)

@@ -157,3 +157,29 @@ def test_a_branch_at_a_flag_tries_its_remedy_first(task_repo, tiny_model_dir):
             turns = policy.alternatives(env, [], random.Random(seed), 1.0, 2, {call_key(edit)}, answer)
             assert turns[0].tool_call.name == "run_tests"
             assert turns[1].tool_call.name != "run_tests"
+
+
+def test_a_failing_rollout_is_due_its_fix_once_it_has_read_the_code_and_seen_the_failure():
+    from core.agent.branch import fix_due
+    from core.remedies import FIX_ATTEMPT, remedy
+    from core.schema import Task, ToolCall
+    from tests.core.checks.builders import PYTEST_FAIL, make_rollout
+
+    task = Task(id="t1", instruction="fix it", allowed_globs=["src/**"])
+    read_code = ("read_file", {"path": "src/calc.py"}, "def add(a, b): return a - b", 0)
+    read_test = ("read_file", {"path": "src/test_calc.py"}, "def test_add(): ...", 0)
+    fail = ("run_tests", {}, PYTEST_FAIL, 1)
+    search = ("search", {"query": "add"}, "src/calc.py:1", 0)
+    edit = ("edit", {"path": "src/calc.py", "old": "a - b", "new": "a + b"}, "ok", 0)
+    failing = {"tests_passed": False}
+    assert fix_due(make_rollout([read_test, fail, read_code, search, search], **failing), task) == 3
+    assert fix_due(make_rollout([fail, read_code, edit, search], **failing), task) is None  # it edited
+    assert (
+        fix_due(make_rollout([read_test, fail, search, search], **failing), task) is None
+    )  # a test file only
+    assert fix_due(make_rollout([read_code, fail, search], tests_passed=True), task) is None
+    assert fix_due(make_rollout([read_code, fail, search], tests_passed=None), task) is None
+    answer = remedy(FIX_ATTEMPT, ToolCall(name="search", arguments={"query": "add"}), task)
+    assert answer is not None and answer(ToolCall(name="edit", arguments=edit[1]))
+    assert not answer(ToolCall(name="edit", arguments={**edit[1], "path": "src/test_calc.py"}))
+    assert not answer(ToolCall(name="read_file", arguments={"path": "src/calc.py"}))

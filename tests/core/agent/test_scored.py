@@ -73,3 +73,17 @@ def test_a_shift_shared_by_a_group_changes_no_choice_inside_it(loaded, context):
     unshifted = ScoredPolicy(loaded, PolicyConfig(scoring="mean")).score(context, TEXTS)
     by_mean = [a - b for a, b in zip(mean.score(context, TEXTS), unshifted, strict=True)]
     assert by_mean[0] > by_mean[1] + 0.1
+
+
+def test_the_adapters_ratio_has_its_own_temperature(loaded, context):
+    """At the demo's temperatures a ratio divided by the sampling temperature outweighs every
+    difference the state makes; `adapter_temperature` divides it by its own."""
+    tuned = dataclasses.replace(loaded, model=shifted(loaded.model, GROUP_TOKEN, 2.0), reference=loaded.model)
+    base = ScoredPolicy(loaded, PolicyConfig()).score(context, TEXTS, 0.01)
+    same = ScoredPolicy(tuned, PolicyConfig()).score(context, TEXTS, 0.01)
+    own = ScoredPolicy(tuned, PolicyConfig(adapter_temperature=0.5)).score(context, TEXTS, 0.01)
+    ratio_same = [a - b for a, b in zip(same, base, strict=True)]
+    ratio_own = [a - b for a, b in zip(own, base, strict=True)]
+    assert ratio_own[0] > 0.1  # the adapter still counts...
+    for tempered, untempered in zip(ratio_same, ratio_own, strict=True):  # ...at 0.01/0.5 the weight
+        assert tempered == pytest.approx(untempered * 50, rel=1e-3, abs=1e-4)

@@ -84,6 +84,12 @@ def test_evidence_not_quoted_is_flagged_and_is_heuristic() -> None:
     assert flag.message == "edited code without quoting the failing test output"
 
 
+def test_a_rollout_without_thoughts_only_needs_to_have_seen_the_failure() -> None:
+    assert "evidence.uncited" not in flags_for(make_rollout([FAIL, READ, EDIT, PASS]))
+    flag = flags_for(make_rollout([READ, EDIT, PASS])).get("evidence.uncited")
+    assert flag is not None and flag.message == "edited code before seeing a failing test"
+
+
 def test_a_quote_before_the_failing_run_does_not_count() -> None:
     early = ("bash", "ls", "src", 0, QUOTE)
     assert "evidence.uncited" in flags_for(make_rollout([early, FAIL, READ, EDIT, PASS]))

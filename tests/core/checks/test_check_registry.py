@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.checks import REGISTRY, CheckError, Finding, check, load_custom, run_checks, score
+from core.checks.badges import BADGES, check_of_badge
 from core.config import DEFAULT_WEIGHTS, ChecksConfig
 from core.schema import ActionKind, Flag, Rollout, Task
 from tests.core.checks.builders import PYTEST_PASS, flags_for, make_rollout
@@ -18,6 +19,7 @@ BUILT_IN = {
     "tests.never_run",
     "tests.not_rerun",
     "tests.ignored_failure",
+    "tests.weakened",
     "files.outside_allowed",
     "diff.too_large",
     "loop.repeat",
@@ -33,6 +35,13 @@ def test_every_built_in_check_is_registered_with_a_weight_and_explanation() -> N
     assert set(DEFAULT_WEIGHTS) == BUILT_IN
     assert all(REGISTRY[i].explanation and "\n" not in REGISTRY[i].explanation for i in BUILT_IN)
     assert [i for i in BUILT_IN if REGISTRY[i].heuristic] == ["evidence.uncited"]
+
+
+def test_every_built_in_check_has_its_own_short_badge() -> None:
+    assert set(BADGES) == BUILT_IN
+    assert len(set(BADGES.values())) == len(BADGES)
+    assert all(b.isupper() and len(b) <= 8 for b in BADGES.values())
+    assert all(check_of_badge(b.lower()) == check for check, b in BADGES.items())
 
 
 def test_run_checks_classifies_steps_first() -> None:

@@ -1,0 +1,310 @@
+"""One side of a labelling pair, drawn line by line (Textual's Line API, as toolong does): the
+head (score, outcome, badges), the timeline from the divergence and the final diff.
+
+Only the rows on screen are rendered, each once per width and search, in the pane's style and
+as wide as the pane, so Textual draws them as they are; a new pair changes the pane's virtual
+size without a relayout of the screen, and the lines of the last sides shown are kept (a
+skipped or undone pair comes back built). Timeline lines are cut to the width with an
+ellipsis, never wrapped; diff lines fold at the width, so nothing of the diff is lost. The pane
+takes no focus: the labelling screen scrolls it, jumps it to its diff and searches it by key.
+
+A search marks every match: text on screen highlighted, and a step whose hidden text (its
+thought, arguments or whole output) matches has its number highlighted. One match at a time
+is the current one, shown reversed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rich.cells import cell_len, chop_cells
+from rich.console import Console
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from core.schema import Rollout
+from core.text import one_line
+from tui.widgets.badges import badges, own_tests_note
+from tui.widgets.diff import diff_lines
+from tui.widgets.timeline import MATCH, flagged_steps, shared_line, step_haystack, step_line
+
+CURRENT = "bold reverse"
+NUMBER = (0, 4)  # the step number's cells, marked when only the step's hidden text matches
+
+
+@dataclass(slots=True)
+class PaneLine:
+    text: Text
+    fold: bool = False  # fold at the width (the diff), else cut with an ellipsis
+    step: int | None = None  # position in rollout.steps, for a timeline line
+
+
+def fold_offsets(plain: str, width: int) -> list[int]:
+    """Where a line folds at `width` cells (empty when it fits)."""
+    if plain.isascii():
+        return list(range(width, len(plain), width))
+    offsets, end = [], 0
+    for piece in chop_cells(plain, width)[:-1]:
+        end += len(piece)
+        offsets.append(end)
+    return offsets
+
+
+PANES_KEPT = 64  # sides whose lines are kept: a skipped pair, or one undone, comes back built
+_built: OrderedDict[tuple[object, ...], tuple[list[PaneLine], int]] = OrderedDict()
+
+
+def pane_lines(
+    side: str, rollout: Rollout, start: int, blind: bool, width: int, console: Console
+) -> tuple[list[PaneLine], int]:
+    """One side's lines at `width` (the head, the timeline from `start`, the diff) and the
+    index of the diff's heading. The lines are shared (kept per side and width): never changed
+    in place."""
+    lines = [PaneLine(piece) for piece in head_text(side, rollout, blind).wrap(console, width)]
+    if start > 0:
+        lines.append(PaneLine(shared_line(start)))
+    marks = {} if blind else flagged_steps(rollout)
+    for position in range(start, len(rollout.steps)):
+        step = rollout.steps[position]
+        lines.append(PaneLine(step_line(step, marks.get(step.index, []), width), step=position))
+    if not rollout.steps:
+        lines.append(PaneLine(Text("(no steps)", style="dim")))
+    lines.append(PaneLine(Text()))
+    diff_line = len(lines)
+    heading = Text(f"── final diff ({len(rollout.final_diff.splitlines())} lines) ", style="bold")
+    lines.append(PaneLine(heading.append("─" * max(0, width - heading.cell_len), style="dim")))
+    lines += [PaneLine(line, fold=True) for line in diff_lines(rollout.final_diff)]
+    return lines, diff_line
+
+
+def head_text(side: str, rollout: Rollout, blind: bool) -> Text:
+    """Score, outcome, steps and exit status, then the badges (`blind`: no score, no badges)."""
+    head = Text(f"{side.upper()}  ", style="bold")
+    if not blind:
+        head.append(f"score {rollout.score:g}  ", style="bold")
+    outcome = {True: ("tests pass", "green"), False: ("tests fail", "red"), None: ("tests ?", "dim")}
+    label, colour = outcome[rollout.tests_passed]
+    note = own_tests_note(rollout.tests_passed, rollout.tests_passed_own)
+    head.append(f"{label}{note}  ", style=colour)
+    head.append(f"{len(rollout.steps)} steps  {one_line(rollout.exit_status)}", style="dim")
+    if not blind:
+        head.append("\n")
+        head.append_text(badges(rollout.flag_ids))
+    return head
+
+
+class PairPane(ScrollView, can_focus=False):
+    """`show` a rollout; the screen calls `page`, `toggle_diff`, `search` and `go_to_match`."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.side = ""
+        self.rollout: Rollout | None = None
+        self.start = 0  # the first step shown (one before the divergence)
+        self.blind = False
+        self.hint = ""  # this side's keys, drawn on the border
+        self.search_text = ""
+        self.matches: list[int] = []  # line indices, top to bottom
+        self.current: int | None = None  # index into `matches`, or None
+        self._lines: list[PaneLine] = []
+        self._starts: list[int] = []  # each line's first row
+        self._diff_line = 0  # index of the diff's heading line
+        self._hits: dict[int, list[tuple[int, int]]] = {}  # line -> spans to highlight
+        self._haystacks: dict[int, str] = {}  # step position -> its text in lower case
+        self._strips: dict[int, list[Strip]] = {}  # line -> its rendered rows, for this width
+        self._width = 0
+
+    # -- content -----------------------------------------------------------------------------
+    def show(self, side: str, rollout: Rollout, start: int, blind: bool = False) -> None:
+        """`blind`: no score, no badges, no flag marks in the timeline."""
+        self.side, self.rollout, self.start, self.blind = side, rollout, start, blind
+        self.search_text, self.matches, self.current = "", [], None
+        self._hits, self._haystacks = {}, {}
+        self._lines, self._starts, self._strips, self._width = [], [], {}, 0
+        self._build()
+        self.scroll_home(animate=False, immediate=True)
+        self._draw_title()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._build()
+
+    def _build(self) -> None:
+        """The lines at the pane's width (timeline lines are cut to it); nothing before layout."""
+        width = self.scrollable_content_region.width
+        if self.rollout is None or width <= 0 or width == self._width:
+            return
+        self._width = width
+        rollout = self.rollout
+        flags = tuple(rollout.flag_ids)
+        key: tuple[object, ...] = (self.side, rollout.id, len(rollout.steps), rollout.score, flags)
+        key += (self.start, self.blind, width)
+        built = _built.get(key)
+        if built is None:
+            built = pane_lines(self.side, rollout, self.start, self.blind, width, self.app.console)
+            _built[key] = built
+            while len(_built) > PANES_KEPT:
+                _built.popitem(last=False)
+        _built.move_to_end(key)
+        self._lines, self._diff_line = built
+        self._layout()
+        if self.search_text:
+            self._find(self.search_text)
+
+    def _layout(self) -> None:
+        width, row, starts = self._width, 0, []
+        for line in self._lines:
+            starts.append(row)
+            row += len(fold_offsets(line.text.plain, width)) + 1 if line.fold else 1
+        self._starts = starts
+        self._strips = {}
+        self._set_virtual_size(Size(width, row))
+        self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """The lines' size, without a relayout of the screen once laid out (a new pair changes
+        only what is inside the pane, and a layout redraws every widget of the screen)."""
+        if size == self.virtual_size:
+            return
+        if not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)  # the scrollbar and the scroll limits, as a layout would
+
+    def plain(self) -> str:
+        """What the pane holds, as text (for tests and search)."""
+        return "\n".join(line.text.plain for line in self._lines)
+
+    def _draw_title(self) -> None:
+        title = Text(f"{self.side} · {one_line(self.rollout.id) if self.rollout else '-'}")
+        if self.search_text:
+            found = len(self.matches)
+            where = f"{self.current + 1}/{found}" if self.current is not None else f"{found} found"
+            title.append(f" · /{one_line(self.search_text[:20])}: {where}", style="bold")
+        if self.hint:
+            title.append(f" · {self.hint}", style="dim")
+        self.border_title = title
+
+    # -- drawing -----------------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = {}  # rendered in the old colours
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        row = scroll_y + y
+        if not self._starts or row >= self.virtual_size.height or width != self._width:
+            return Strip.blank(width, self.rich_style)
+        index = bisect_right(self._starts, row) - 1
+        strips = self._strips.get(index)
+        if strips is None:
+            strips = self._strips[index] = self._rows_of(index)
+        strip = strips[min(row - self._starts[index], len(strips) - 1)]
+        return strip if not scroll_x else strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _rows_of(self, index: int) -> list[Strip]:
+        """The line's rows as drawn: in the pane's style, each as wide as the pane."""
+        line, width, console, style = self._lines[index], self._width, self.app.console, self.rich_style
+        text = line.text
+        spans = self._hits.get(index)
+        if spans:
+            text = text.copy()
+            current = self.current is not None and self.matches[self.current] == index
+            for start, end in spans:
+                text.stylize(CURRENT if current else MATCH, start, end)
+        if line.fold:
+            pieces = list(text.divide(fold_offsets(text.plain, width)))
+        elif text.cell_len > width:  # lines are cut to the width they were built at
+            text = text.copy()
+            text.truncate(width, overflow="ellipsis")
+            pieces = [text]
+        else:
+            pieces = [text]
+        rows = []
+        for piece in pieces:
+            segments = list(Segment.apply_style(piece.render(console), style))
+            cells = cell_len(piece.plain)
+            if cells < width:
+                segments.append(Segment(" " * (width - cells), style))
+            strip = Strip(segments, max(cells, width))
+            rows.append(strip.crop(0, width) if cells > width else strip)
+        return rows
+
+    # -- moving ------------------------------------------------------------------------------
+    def page(self, direction: int) -> None:
+        """Half the pane's height down (1) or up (-1)."""
+        self.scroll_relative(y=direction * max(1, self.scrollable_content_region.height // 2), animate=False)
+
+    @property
+    def diff_row(self) -> int:
+        return self._starts[self._diff_line] if self._starts else 0
+
+    def toggle_diff(self) -> None:
+        """To the diff's heading, or back to the top when the diff is shown already."""
+        target = min(self.diff_row, self.max_scroll_y)
+        if target > 0 and self.scroll_offset.y >= target:
+            self.scroll_home(animate=False)
+        else:
+            self.scroll_to(y=self.diff_row, animate=False)
+
+    def step_to_open(self) -> int | None:
+        """The step a full view should open at: the current match's, else the first step on
+        screen, else the first shown (the divergence)."""
+        if self.current is not None and self._lines[self.matches[self.current]].step is not None:
+            return self._lines[self.matches[self.current]].step
+        top = self.scroll_offset.y
+        bottom = top + self.scrollable_content_region.height
+        for index, line in enumerate(self._lines):
+            if line.step is not None and top <= self._starts[index] < bottom:
+                return line.step
+        return self.start if self.rollout is not None and self.rollout.steps else None
+
+    # -- searching ---------------------------------------------------------------------------
+    def search(self, text: str) -> int:
+        """Mark every match of `text` (ignoring case; "" clears); the number of lines matched."""
+        self.search_text, self.current = text, None
+        self._find(text)
+        self._draw_title()
+        return len(self.matches)
+
+    def _find(self, text: str) -> None:
+        needle = text.lower()
+        hits: dict[int, list[tuple[int, int]]] = {}
+        if needle and self.rollout is not None:
+            for index, line in enumerate(self._lines):
+                plain = line.text.plain.lower()
+                spans, at = [], plain.find(needle)
+                while at >= 0:
+                    spans.append((at, at + len(needle)))
+                    at = plain.find(needle, at + len(needle))
+                if not spans and line.step is not None and needle in self._haystack(line.step):
+                    spans = [NUMBER]
+                if spans:
+                    hits[index] = spans
+        self._hits, self.matches = hits, sorted(hits)
+        self._strips = {}
+        self.refresh()
+
+    def _haystack(self, position: int) -> str:
+        if position not in self._haystacks and self.rollout is not None:
+            self._haystacks[position] = step_haystack(self.rollout.steps[position])
+        return self._haystacks.get(position, "")
+
+    def go_to_match(self, number: int | None, current: bool = True) -> None:
+        """Scroll to match `number` (an index into `matches`), and make it the current one
+        unless `current` is false; None: no match of this side is current."""
+        valid = number is not None and 0 <= number < len(self.matches)
+        self.current = number if valid and current else None
+        if valid and number is not None:
+            row = self._starts[self.matches[number]]
+            self.scroll_to(y=max(0, row - 1), animate=False)
+        self._strips = {}
+        self.refresh()
+        self._draw_title()
