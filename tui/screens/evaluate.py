@@ -77,6 +77,7 @@ class EvalScreen(PollsWhileShown, Screen[None]):
         super().__init__()
         self.workspace, self.store = workspace, store
         self._rows: list[dict[str, Any]] = []
+        self._seen: object = None  # what the last refresh showed (evaluations, latest run, mark)
         self._mode_keys: list[str] = []
         self._shown: tuple[object, ...] = ()
         self.marked: str | None = None
@@ -116,6 +117,10 @@ class EvalScreen(PollsWhileShown, Screen[None]):
 
         reap()
         rows = evals.list_evals(self.store)
+        finished = runs.latest_finished(self.store)
+        if (rows, finished, self.marked) == self._seen:
+            return  # nothing changed: an idle screen redraws nothing
+        self._seen = (rows, finished, self.marked)
         shape = [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in rows]
         if shape != [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in self._rows]:
             selected = self.selected["id"] if self.selected else None
@@ -132,7 +137,7 @@ class EvalScreen(PollsWhileShown, Screen[None]):
             if rows:  # the cursor stays on its evaluation when a new one appears above it
                 self.evals_table.move_cursor(row=ids.index(selected) if selected in ids else 0)
         self._rows = rows
-        self.latest_run = finished = runs.latest_finished(self.store)
+        self.latest_run = finished
         hint = f"e: evaluate {markup_safe(finished['id'])}" if finished else "train a run first (t)"
         self.query_one("#eval-title", Static).update(
             f"[b]Evaluations[/b] · {len(rows)} · {hint} · enter on a mode: its rollouts"

@@ -144,6 +144,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         self.workspace, self.store = workspace, store
         self._cancel = PressTwice()
         self._rows: list[dict[str, Any]] = []
+        self._seen: object = None  # what the last refresh showed (runs, decided pairs)
         self._log_key: tuple[str | None, int] = (None, -1)
         self._curves_key: tuple[object, ...] = ()
 
@@ -179,6 +180,10 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
 
         reap()
         rows = runs.list_runs(self.store)
+        decided = self.store.scalar("SELECT count(*) FROM preferences WHERE decision = 'prefer'")
+        if select is None and (rows, decided) == self._seen:
+            return  # nothing changed: an idle screen redraws nothing
+        self._seen = (rows, decided)
         ids = [r["id"] for r in rows]
         selected = select if select in ids else (self.selected["id"] if self.selected else None)
         if [_shape(r) for r in rows] != [_shape(r) for r in self._rows]:
@@ -188,7 +193,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         elif select in ids:
             self.table.move_cursor(row=ids.index(select))
         self._rows = rows
-        self._update_title()
+        self._update_title(decided)
         self._show_selected()
         self.refresh_bindings()
 
@@ -201,8 +206,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         for row in cells:
             self.table.add_row(*(fitted(value, width) for value, width in zip(row, widths, strict=True)))
 
-    def _update_title(self) -> None:
-        decided = self.store.scalar("SELECT count(*) FROM preferences WHERE decision = 'prefer'")
+    def _update_title(self, decided: int) -> None:
         running = sum(r["shown_status"] == RUNNING for r in self._rows)
         self.query_one("#train-title", Static).update(
             f"[b]Training runs[/b] · {len(self._rows)} runs, {running} running · "
