@@ -72,3 +72,22 @@ def test_the_label_section_sets_blind_mode_and_its_keys_are_remappable(tmp_path)
     path.write_text("[label]\nblnd = true\n")
     with pytest.raises(ConfigError, match=r"label\.blnd"):
         load_config(path)
+
+
+def test_the_default_text_lists_every_setting_with_its_default_value():
+    """The default TOML is written by hand beside the models: it must not drift from them."""
+    import tomllib
+
+    written = tomllib.loads(DEFAULT_CONFIG_TEXT)
+    defaults = Config()
+    for name, field in Config.model_fields.items():
+        section = getattr(defaults, name)
+        if not hasattr(type(section), "model_fields"):
+            continue  # [keys]: a free mapping
+        table = written[field.alias or name]
+        for key in type(section).model_fields:
+            if (name, key) == ("checks", "weights"):
+                assert "weights" in DEFAULT_CONFIG_TEXT  # shown as a comment: defaults live in code
+                continue
+            assert key in table, f"[{field.alias or name}] {key} missing from DEFAULT_CONFIG_TEXT"
+            assert table[key] == getattr(section, key), f"[{field.alias or name}] {key} differs"
