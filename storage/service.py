@@ -275,7 +275,8 @@ def status(store: Store) -> dict[str, Any]:
         "pass_rate_own_tests": passed_own / rollouts if rollouts else 0.0,
         "proposals": store.scalar("SELECT count(*) FROM pairs"),
         "proposals_pending": store.scalar(
-            "SELECT count(*) FROM pairs WHERE id NOT IN (SELECT pair_id FROM preferences)"
+            "SELECT count(*) FROM pairs"
+            " WHERE id NOT IN (SELECT pair_id FROM preferences WHERE decision != 'skip')"
         ),
         "preferences": {"human": by_source.get("human", 0), "auto": by_source.get("auto", 0)},
         "preferences_by_decision": by_decision,

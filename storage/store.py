@@ -247,7 +247,12 @@ class Store:
         return added, len(drop)
 
     def pairs(self, pending_only: bool = False) -> list[Pair]:
-        where = "WHERE id NOT IN (SELECT pair_id FROM preferences)" if pending_only else ""
+        # A skip is no decision: a skipped pair is still pending (for `label --auto` too).
+        where = (
+            "WHERE id NOT IN (SELECT pair_id FROM preferences WHERE decision != 'skip')"
+            if pending_only
+            else ""
+        )
         return [rows.pair_from_row(r) for r in self.db.query(f"SELECT * FROM pairs {where} ORDER BY id")]
 
     def restore_pair(self, pair: Pair) -> int:

@@ -126,3 +126,16 @@ def test_the_mode_is_recorded_with_each_decision(ws, with_writer):
         )
         assert stored.fetchall() == [("prefer", 1), ("both_bad", 0), ("skip", 1)]
         assert [p.blind for p in store.preferences(PreferenceSource.HUMAN)] == [True, False, True]
+
+
+def test_a_skipped_pair_is_still_pending_for_status_and_auto_labelling(ws):
+    from storage import service
+
+    with ws.store() as store:
+        pending = store.pairs(pending_only=True)
+        session = LabelSession(store)
+        session.decide(session.show(pending[0]), "skip")
+        assert [p.id for p in store.pairs(pending_only=True)] == [p.id for p in pending]
+        assert service.status(store)["proposals_pending"] == len(pending) == 3
+        assert service.auto_label(store) == 3
+        assert store.pairs(pending_only=True) == []
