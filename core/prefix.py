@@ -65,5 +65,10 @@ def shared_prefix(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
 
 
 def divergence(a: Rollout, b: Rollout) -> int:
-    """The first step at which the two rollouts differ (the length of their shared prefix)."""
-    return shared_prefix(step_keys(a), step_keys(b))
+    """The first step at which the two rollouts differ (the length of their shared prefix).
+    Steps are fingerprinted only up to there: fingerprinting every step of both sides
+    (megabytes of output) cost more than the labelling screen's whole redraw of a pair."""
+    for position, (x, y) in enumerate(zip(a.steps, b.steps, strict=False)):
+        if step_key(x) != step_key(y):
+            return position
+    return min(len(a.steps), len(b.steps))

@@ -39,3 +39,29 @@ def test_divergence_is_the_length_of_the_shared_prefix():
     b = Rollout(task_id="t", steps=[*shared, call("run_tests", "ok", 2)])
     assert divergence(a, b) == 2
     assert divergence(a, a) == 3
+
+
+def test_divergence_stops_where_the_shared_prefix_of_every_fingerprint_ends():
+    from core.prefix import divergence, shared_prefix, step_keys
+    from core.schema import Observation, Rollout, Step, ToolCall
+
+    def step(index, command, output="ok 0.31s"):
+        call = ToolCall(name="bash", arguments={"command": command})
+        return Step(index=index, tool_call=call, observation=Observation(content=output))
+
+    def rollout(*steps):
+        return Rollout(id="r", task_id="t", steps=list(steps))
+
+    base = [step(0, "ls"), step(1, "cat a.py"), step(2, "pytest")]
+    cases = [
+        (base, base),  # the same throughout
+        (base, [*base[:2], step(2, "pytest -x")]),  # part at the last step
+        (base, [step(0, "pwd"), *base[1:]]),  # from the start
+        (base, base[:1]),  # one ends where the other goes on
+        (base, [step(0, "ls", "ok 9.99s"), *base[1:]]),  # timings differ only: the same step
+        ([], base),
+    ]
+    for a, b in cases:
+        assert divergence(rollout(*a), rollout(*b)) == shared_prefix(
+            step_keys(rollout(*a)), step_keys(rollout(*b))
+        )

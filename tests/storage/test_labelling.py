@@ -7,7 +7,7 @@ import pytest
 from core.schema import Decision, Preference, PreferenceSource
 from storage.decision_writer import DecisionWriter
 from storage.labelling import LabelSession
-from tests.tui.conftest import build_workspace
+from tests.tui.conftest import accept_automatically, build_workspace
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +31,7 @@ def ws(template, tmp_path):
     with ws.store() as store:
         pairs = store.pairs(pending_only=True)
         assert len(pairs) > 3
-        for pair in pairs[3:]:
-            store.record_preference(
-                Preference(
-                    pair_id=pair.id,
-                    decision=Decision.PREFER,
-                    chosen_id=pair.chosen_id,
-                    source=PreferenceSource.AUTO,
-                )
-            )
+        accept_automatically(store, pairs[3:])
     return ws
 
 

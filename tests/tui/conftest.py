@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from core import synthetic
+from core.schema import Decision, Pair, Preference, PreferenceSource
 from storage import service
 from storage.ingest import import_files
+from storage.store import Store
 from storage.workspace import Workspace
 
 
@@ -22,6 +24,19 @@ def build_workspace(root: Path, rollouts: int = 48) -> Workspace:
         import_files(store, [data], ws.config())
         service.mine_proposals(store, ws.config())
     return ws
+
+
+def accept_automatically(store: Store, pairs: list[Pair]) -> None:
+    """Decide `pairs` as `label --auto` would (the checks' side, source `auto`)."""
+    for pair in pairs:
+        store.record_preference(
+            Preference(
+                pair_id=pair.id or 0,
+                decision=Decision.PREFER,
+                chosen_id=pair.chosen_id,
+                source=PreferenceSource.AUTO,
+            )
+        )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 from core import synthetic
 from core.schema import PreferenceSource
 from storage.store import Store
-from tests.tui.conftest import build_train_workspace
+from tests.tui.conftest import accept_automatically, build_train_workspace
 from tui.app import make_app
 from tui.screens.label import LabelScreen
 
@@ -32,18 +32,8 @@ async def test_labelling_goes_on_while_an_import_mining_and_training_share_the_w
 ):
     ws = build_train_workspace(tmp_path / "ws", label=False)
     with ws.store() as store:  # half the pairs decided automatically: something to train on
-        from core.schema import Decision, Preference
-
         pending = store.pairs(pending_only=True)
-        for pair in pending[: len(pending) // 2]:
-            store.record_preference(
-                Preference(
-                    pair_id=pair.id,
-                    decision=Decision.PREFER,
-                    chosen_id=pair.chosen_id,
-                    source=PreferenceSource.AUTO,
-                )
-            )
+        accept_automatically(store, pending[: len(pending) // 2])
     big = synthetic.write_jsonl(tmp_path / "big.jsonl", IMPORTED, seed=9)
     stop_mining = tmp_path / "stop"
     miner = subprocess.Popen(

@@ -679,31 +679,6 @@ async def test_the_instruction_and_a_search_from_data_reach_the_terminal_visible
         assert "\x1b" not in shown and "\u202e" not in shown
 
 
-def test_first_difference_is_where_divergence_says_the_rollouts_part():
-    from core.prefix import divergence
-    from core.schema import Observation, Rollout, Step, ToolCall
-    from tui.screens.label import first_difference
-
-    def step(index, command, output="ok 0.31s"):
-        call = ToolCall(name="bash", arguments={"command": command})
-        return Step(index=index, tool_call=call, observation=Observation(content=output))
-
-    def rollout(*steps):
-        return Rollout(id="r", task_id="t", steps=list(steps))
-
-    base = [step(0, "ls"), step(1, "cat a.py"), step(2, "pytest")]
-    cases = [
-        (base, base),  # the same throughout
-        (base, [*base[:2], step(2, "pytest -x")]),  # part at the last step
-        (base, [step(0, "pwd"), *base[1:]]),  # from the start
-        (base, base[:1]),  # one ends where the other goes on
-        (base, [step(0, "ls", "ok 9.99s"), *base[1:]]),  # timings differ only: the same step
-        ([], base),
-    ]
-    for a, b in cases:
-        assert first_difference(rollout(*a), rollout(*b)) == divergence(rollout(*a), rollout(*b))
-
-
 async def test_both_sides_open_in_one_kept_detail_screen(labelled_ws):
     app = make_app(labelled_ws.root)
     async with app.run_test(size=(80, 24)) as pilot:

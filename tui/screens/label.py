@@ -28,8 +28,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.pairs import name_sides
-from core.prefix import step_key
-from core.schema import Rollout, Task
+from core.prefix import divergence
+from core.schema import Task
 from core.text import one_line, visible
 from storage.decision_writer import Outcome
 from storage.labelling import LabelSession, ShownPair
@@ -43,15 +43,6 @@ NARROW = 120  # columns below which the two sides stack
 QUEUE_POLL_S = 2.0  # how often an empty labelling queue looks for pairs mined elsewhere
 NO_INSTRUCTION = "(no instruction: the rollouts came with a task id only)"
 SIDES = ("left", "right")
-
-
-def first_difference(a: Rollout, b: Rollout) -> int:
-    """Where two rollouts part (`core.prefix.divergence`), fingerprinting steps only up to there:
-    fingerprints of every step of both sides (megabytes of output) cost more than a pair drawn."""
-    for position, (x, y) in enumerate(zip(a.steps, b.steps, strict=False)):
-        if step_key(x) != step_key(y):
-            return position
-    return min(len(a.steps), len(b.steps))
 
 
 class LabelScreen(PollsWhileShown, Screen[None]):
@@ -308,7 +299,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
 
     def _draw_pair(self, shown: ShownPair) -> None:
         blind = self.session.blind
-        start = max(0, first_difference(shown.left, shown.right) - 1)  # one shared step for context
+        start = max(0, divergence(shown.left, shown.right) - 1)  # one shared step for context
         self.found = None  # a new pair, or the same redrawn: no search marked
         for side, rollout in zip(SIDES, (shown.left, shown.right), strict=True):
             pane = self.pane(side)
