@@ -18,11 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.agent import env as env_module
-from core.agent.scored import ScoredPolicy
+from core.agent.policies.scored import ScoredPolicy
 from storage import service
 from storage.store import Store
 from storage.workspace import Workspace
-from tui.jobs import build_demo
+from tui.rollout_jobs import build_demo
 
 
 def main() -> None:

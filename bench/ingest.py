@@ -28,7 +28,7 @@ import psutil  # installed with accelerate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import synthetic
+from bench import synthetic
 from core.config import Config
 from storage import ingest
 from storage.store import Store

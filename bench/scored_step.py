@@ -1,7 +1,7 @@
 """CPU time of one scored-policy step (render the context and the actions, score them).
 
 Records the states of a few real demo rollouts, then replays every step through the current
-`ScoredPolicy` and, with `--baseline FILE` (an older copy of core/agent/scored.py), through that
+`ScoredPolicy` and, with `--baseline FILE` (an older copy of core/agent/policies/scored.py), through that
 one too, side by side in the same process and in rollout order (a fresh policy per repetition,
 so the caches start empty as in a real run). Time is this process's CPU time
 (`time.process_time`), with one torch thread as `share_cpu` sets for 2 rollouts in flight on 2
@@ -9,7 +9,7 @@ cores, so other load on the machine does not count. The scores of both must agre
 
 Run: `.venv/bin/python bench/scored_step.py --model WS/models/tiny [--baseline OLD_SCORED.py]`
 (a demo workspace's model: `init --demo -w WS` builds one; for the old file, e.g.
-`git show REV:core/agent/scored.py > /tmp/old_scored.py`).
+`git show REV:core/agent/policies/scored.py > /tmp/old_scored.py`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from core.agent.model import load_model  # noqa: E402
+from core.agent.policies.scored import ScoredPolicy, admissible_actions  # noqa: E402
 from core.agent.runner import Job, run_rollout  # noqa: E402
-from core.agent.scored import ScoredPolicy, admissible_actions  # noqa: E402
 from core.config import PolicyConfig, RolloutConfig  # noqa: E402
 from core.tasks import install_demo_suite  # noqa: E402
 
@@ -48,7 +48,9 @@ class Recording(ScoredPolicy):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="a model folder, e.g. WS/models/tiny")
-    parser.add_argument("--baseline", type=Path, help="an older core/agent/scored.py to compare with")
+    parser.add_argument(
+        "--baseline", type=Path, help="an older core/agent/policies/scored.py to compare with"
+    )
     parser.add_argument("--rollouts", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

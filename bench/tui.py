@@ -1,6 +1,6 @@
 """TUI speed per key, as CPU time of the app's process, side by side with mini-swe-agent's inspector.
 
-Generates N mini-swe-agent trajectories of 40 steps (the synthetic rollouts of `core.synthetic`,
+Generates N mini-swe-agent trajectories of 40 steps (the synthetic rollouts of `bench/synthetic.py`,
 padded to 40 steps, written as `bench/ingest.py --mini-files` writes them), imports and mines
 them into a workspace, then drives the app headless (Textual's `run_test`) and prints, per key,
 the median CPU time of the process (`time.process_time` before the key and after the screen is
@@ -50,7 +50,7 @@ Samples = dict[str, list[float]]
 def padded(record: dict[str, Any], steps: int, rng: random.Random) -> dict[str, Any]:
     """`record` with exactly `steps` steps: searches inserted before its last two (the final test
     run and the finish stay last), or its first `steps` kept."""
-    from core import synthetic
+    from bench import synthetic
 
     have = record["steps"][:steps]
     tail = min(2, len(have))
@@ -81,8 +81,8 @@ def padded(record: dict[str, Any], steps: int, rng: random.Random) -> dict[str, 
 
 def write_trajectories(folder: Path, count: int, seed: int, observation_bytes: int) -> list[Path]:
     """`count` mini-swe-agent files of STEPS steps, eight to a task, as `bench/ingest.py` writes them."""
+    from bench import synthetic
     from bench.ingest import mini_swe_agent_trajectory
-    from core import synthetic
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

@@ -7,11 +7,17 @@ scores without noticing.
 
 from __future__ import annotations
 
+import json
+import textwrap
 import tomllib
+from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+
+from core.agreement.labels import LabelPolicy
 
 CONFIG_NAME = "agentpref.toml"
 
@@ -45,55 +51,87 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 
 
 class ChecksConfig(Section):
-    weights: dict[str, float] = Field(default_factory=dict)  # overrides DEFAULT_WEIGHTS
-    disabled: list[str] = Field(default_factory=list)
-    diff_budget: int = 40  # changed lines, when the task sets none
-    step_limit: int = 30  # when the task and the rollout's harness set none
-    loop_repeats: int = 4  # identical action+observation pairs in a row
-    loop_error_repeats: int = 3  # identical actions in a row that each ended in an error
-    loop_alternation: int = 6  # steps of an A,B,A,B,... alternation
-    custom: list[str] = Field(default_factory=list)  # "module:function" of user checks
+    weights: dict[str, float] = Field(  # overrides DEFAULT_WEIGHTS, which stay in the code
+        default_factory=dict,
+        description="Severity weight of each check; a rollout's score is the sum over its flags "
+        "(lower is better).",
+        examples=['{ "tests.ignored_failure" = 4.0, "tests.never_run" = 4.0, "tests.weakened" = 4.0 }'],
+    )
+    disabled: list[str] = Field(default_factory=list, description="check ids not to run")
+    diff_budget: int = Field(default=40, description="changed lines allowed when the task sets no budget")
+    step_limit: int = Field(
+        default=30, description="steps allowed when neither the task nor the rollout's harness sets a limit"
+    )
+    loop_repeats: int = Field(default=4, description="identical action+observation pairs in a row")
+    loop_error_repeats: int = Field(
+        default=3, description="identical actions in a row, each ending in an error"
+    )
+    loop_alternation: int = Field(default=6, description="steps of an A,B,A,B,... alternation")
+    custom: list[str] = Field(
+        default_factory=list, description='your own checks, as "module:function": ["my_checks:no_rm_rf"]'
+    )
 
     def weight(self, check_id: str, default: float = 1.0) -> float:
         return self.weights.get(check_id, DEFAULT_WEIGHTS.get(check_id, default))
 
 
 class MiningConfig(Section):
-    margin: float = 1.0  # least score gap for a proposal
-    max_per_task: int = 12
-    max_per_rollout: int = 3
-    # Whole rollouts compared by score, for rollouts that share no prefix up to a flagged step
-    # (most imports). Their lesson's step is unknown: train them at trajectory granularity.
-    rollout_pairs: bool = False
+    margin: float = Field(default=1.0, description="least score gap between chosen and rejected")
+    max_per_task: int = Field(default=12, description="proposals per task")
+    max_per_rollout: int = Field(default=3, description="proposals a rollout may appear in")
+    rollout_pairs: bool = Field(
+        default=False,
+        description="also pair whole rollouts by score, for rollouts that share no prefix up to a "
+        "flagged step (most imports); their lesson's step is unknown: train them at trajectory "
+        "granularity",
+    )
 
 
 class ImportConfig(Section):
-    max_observation_bytes: int = 1_000_000  # larger observations keep head and tail
+    max_observation_bytes: int = Field(
+        default=1_000_000, description="larger observations keep their head and tail"
+    )
 
 
 class PolicyConfig(Section):
     """Who produces rollouts: `scored`, `hf` or `openai` (see the README)."""
 
-    kind: Literal["scored", "hf", "openai"] = "scored"
-    model: str = "models/tiny"  # a folder (relative to the workspace, or absolute), or the served name
-    adapter: str = ""  # a PEFT adapter folder to load on top of `model`
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    # One value, or several: each rollout then samples at the one its seed picks (diverse data).
-    temperature: float | list[float] = 1.0
-    max_new_tokens: int = 256  # hf and openai
-    max_observation_chars: int = 2000  # of each observation in the prompt (also used by export)
-    # scored: "ratio" = the base model's mean score plus the adapter's log-ratio where the actions
-    # part (see core/agent/scored.py); "mean" = the loaded model's mean score
-    scoring: Literal["ratio", "mean"] = "ratio"
-    # ratio: the temperature the adapter's log-ratio is divided by; 0 = the sampling temperature.
-    # Below the base's, the adapter's preferences count in full without becoming the only thing
-    # that counts (see the README's "The demo's own result").
-    adapter_temperature: float = Field(default=0.0, ge=0.0)
-    concurrency: int = Field(default=2, ge=1)  # rollouts in flight
-    base_url: str = "http://127.0.0.1:8000/v1"  # openai
-    api_key_env: str = "OPENAI_API_KEY"  # openai: the variable holding the key, if any
-    request_timeout_s: float = 120.0
-    retries: int = 3
+    kind: Literal["scored", "hf", "openai"] = Field(default="scored", description="who produces rollouts")
+    model: str = Field(
+        default="models/tiny",
+        description="a model folder (relative to the workspace, or absolute), or the served model name",
+    )
+    adapter: str = Field(default="", description="a PEFT adapter folder loaded on top of the model")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: CUDA when there is one")
+    temperature: float | list[float] = Field(
+        default=1.0,
+        description="sampling temperature, or a list: each rollout samples at the one its seed picks "
+        "(diverse data)",
+    )
+    max_new_tokens: int = Field(default=256, description="tokens a turn may generate (hf, openai)")
+    max_observation_chars: int = Field(
+        default=2000, description="of each observation in the prompt (also used by export)"
+    )
+    # See core/agent/policies/scored.py.
+    scoring: Literal["ratio", "mean"] = Field(
+        default="ratio",
+        description="scored: ratio = the base model's mean score plus the adapter's log-ratio where "
+        "the actions part; mean = the loaded model's mean score",
+    )
+    adapter_temperature: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="ratio: the adapter's log-ratio is divided by this (0: the sampling temperature); "
+        "below the base's, the adapter's preferences count in full without becoming the only thing "
+        "that counts (see the README's \"The demo's own result\")",
+    )
+    concurrency: int = Field(default=2, ge=1, description="rollouts in flight")
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="openai: the endpoint")
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="openai: the variable holding the key, if any"
+    )
+    request_timeout_s: float = Field(default=120.0, description="openai: seconds a request may take")
+    retries: int = Field(default=3, description="openai: attempts after the first, with backoff")
 
     @field_validator("temperature")
     @classmethod
@@ -109,32 +147,48 @@ class PolicyConfig(Section):
 
 
 class RolloutConfig(Section):
-    n: int = Field(default=8, ge=1)  # rollouts per task
-    seed: int = 0
-    step_limit: int = 12  # when the task sets none
-    malformed_in_a_row: int = 3  # unparseable turns in a row that end a rollout
+    n: int = Field(default=8, ge=1, description="rollouts per task")
+    seed: int = Field(default=0, description="base seed of `rollout`")
+    step_limit: int = Field(default=12, description="steps when the task sets no limit")
+    malformed_in_a_row: int = Field(default=3, description="unparseable turns in a row that end a rollout")
 
 
 class BranchConfig(Section):
     """Counterfactual rollouts at flagged steps (`branch`, and the demo build)."""
 
-    n: int = Field(default=2, ge=1)  # alternative actions tried at each branch point
-    per_task: int = Field(default=4, ge=1)  # branch points a task, when none is named
-    temperature: float = Field(default=1.0, ge=0)  # for drawing the alternatives (then the policy's)
-    on_demo: bool = True  # `init --demo` branches its rollouts at their flagged steps
+    n: int = Field(default=2, ge=1, description="alternative actions tried at each branch point")
+    per_task: int = Field(default=4, ge=1, description="branch points a task when `branch` names no rollout")
+    temperature: float = Field(
+        default=1.0,
+        ge=0,
+        description="for drawing the alternatives; the rest of a branch uses the policy's",
+    )
+    on_demo: bool = Field(
+        default=True, description="`init --demo` branches its rollouts at their flagged steps"
+    )
 
 
 class TrainConfig(Section):
     """One DPO run's settings; `--set key=value` overrides any of them for one run."""
 
-    base_model: str = ""  # a model folder; empty: the policy's model
-    granularity: Literal["step", "trajectory"] = "step"
-    human_only: bool = False  # leave out automatic preferences
-    validation_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)  # of the tasks, held out whole
+    base_model: str = Field(default="", description="a model folder; empty: the policy's model")
+    granularity: Literal["step", "trajectory"] = Field(
+        default="step", description="trajectory masks tool and user turns out of the loss"
+    )
+    human_only: bool = Field(default=False, description="leave out automatic preferences")
+    label_policy: LabelPolicy = Field(
+        default=LabelPolicy.MAJORITY,
+        description="which of several annotators' decisions on a pair trains: latest | majority (an "
+        "adjudication settles it, else most votes; a tie is dropped) | adjudicated (an adjudication, "
+        "else only a unanimous verdict)",
+    )
+    validation_fraction: float = Field(
+        default=0.2, ge=0.0, lt=1.0, description="of the tasks, held out whole for validation"
+    )
     epochs: float = Field(default=3.0, gt=0)
-    max_steps: int = -1  # > 0 stops after this many optimiser steps
-    learning_rate: float = Field(default=5e-4, gt=0)
-    beta: float = Field(default=0.1, gt=0)
+    max_steps: int = Field(default=-1, description="> 0: stop after this many optimiser steps")
+    learning_rate: float = Field(default=5e-4, gt=0, description="LoRA takes a higher rate than full tuning")
+    beta: float = Field(default=0.1, gt=0, description="DPO's beta")
     loss_type: Literal[
         "sigmoid",
         "hinge",
@@ -151,52 +205,88 @@ class TrainConfig(Section):
         "discopop",
         "sft",
         "sigmoid_norm",
-    ] = "sigmoid"  # TRL's DPO losses
-    sft_weight: float = Field(default=0.0, ge=0.0)  # > 0 adds TRL's "sft" loss (NLL of chosen) at this weight
-    # "decision": the loss sees only the first token where chosen and rejected part (the choice);
-    # "action": every token the policy wrote; "lesson": decision for lessons of timing, else action
-    loss_tokens: Literal["action", "decision", "lesson"] = "action"
-    batch_size: int = Field(default=8, ge=1)
+    ] = Field(default="sigmoid", description="TRL's DPO loss")
+    sft_weight: float = Field(
+        default=0.0, ge=0.0, description="> 0: add the chosen side's NLL (TRL's \"sft\" loss) at this weight"
+    )
+    loss_tokens: Literal["action", "decision", "lesson"] = Field(
+        default="action",
+        description="which tokens the loss counts: action = every token the policy wrote; decision = "
+        "only the first token where chosen and rejected part (the choice); lesson = decision for "
+        "lessons of timing, else action; see the README",
+    )
+    batch_size: int = Field(default=8, ge=1, description="per device")
     gradient_accumulation_steps: int = Field(default=1, ge=1)
-    max_length: int = Field(default=2048, ge=16)  # prompt + completion tokens
-    truncation_mode: Literal["keep_start", "keep_end"] = "keep_start"  # TRL deprecates keep_end
-    warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)  # transformers reads >= 1 as steps
+    max_length: int = Field(
+        default=2048, ge=16, description="prompt + completion tokens; longer prompts are reported"
+    )
+    truncation_mode: Literal["keep_start", "keep_end"] = Field(
+        default="keep_start",
+        description="keep_end (deprecated by TRL) keeps the completion, cuts the prompt",
+    )
+    warmup_ratio: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="fraction of the steps (transformers reads >= 1 as steps)"
+    )
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    target_modules: str | list[str] = "all-linear"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    gradient_checkpointing: bool = False  # less memory for a large model, ~30% slower
-    seed: int = 0
-    precompute_ref_log_probs: bool = True  # one reference pass up front instead of one per step
-    liger: Literal["auto", "on", "off"] = "auto"  # Liger kernels: auto = on CUDA when installed
+    target_modules: str | list[str] = Field(default="all-linear", description="the modules LoRA adapts")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="bf16 where the card supports it"
+    )
+    gradient_checkpointing: bool = Field(
+        default=False, description="less memory for a large model, ~30% slower"
+    )
+    seed: int = Field(default=0, description="data order, split and initialisation")
+    precompute_ref_log_probs: bool = Field(
+        default=True, description="one reference pass up front instead of one per step"
+    )
+    liger: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Liger kernels; auto: on CUDA when installed"
+    )
     logging_steps: int = Field(default=1, ge=1)
-    save_steps: int = Field(default=20, ge=1)  # checkpoints to resume from
-    save_total_limit: int = Field(default=2, ge=1)
-    min_free_disk_mb: int = Field(default=200, ge=0)  # refuse to start below this
+    save_steps: int = Field(default=20, ge=1, description="checkpoints, for --resume")
+    save_total_limit: int = Field(default=2, ge=1, description="checkpoints kept")
+    min_free_disk_mb: int = Field(default=200, ge=0, description="a run is refused below this")
 
 
 class EvalConfig(Section):
-    tasks: str = "heldout"  # train, heldout, all, or ID,ID,...
-    n: int = Field(default=8, ge=1)  # rollouts per task and side
-    seed: int = 1000  # base seed, the same on both sides (common random numbers)
-    alpha: float = Field(default=0.05, gt=0, lt=1)  # significance level
+    tasks: str = Field(default="heldout", description="train, heldout, all, or ID,ID,...")
+    n: int = Field(default=8, ge=1, description="rollouts per task and side")
+    seed: int = Field(
+        default=1000, description="base seed, the same for base and tuned (common random numbers)"
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level")
 
 
 class SandboxConfig(Section):
     """How model-written tests may run; see the README's isolation section."""
 
-    # With neither bubblewrap nor unprivileged user namespaces, test runs have rlimits alone: the
-    # hf and openai policies, whose model writes the code, refuse to run them unless this is true.
-    allow_unconfined: bool = False
+    allow_unconfined: bool = Field(
+        default=False,
+        description="hf and openai refuse to run model-written tests where only rlimits confine them "
+        "(no working bubblewrap, no unprivileged user namespaces); true runs them anyway, unconfined",
+    )
 
 
 class LabelConfig(Section):
     """The labelling screen."""
 
-    # Hide the scores, the checks' reason and the flag badges until the decision, so a person's
-    # label is independent of the checks (a key toggles it; each decision records the mode).
-    blind: bool = False
+    # So a person's label is independent of the checks (a key toggles it; each decision records
+    # the mode).
+    blind: bool = Field(
+        default=False, description="hide the scores, the checks' reason and badges until the decision"
+    )
+    overlap: int = Field(
+        default=1, ge=1, description="each pair is offered to up to this many annotators (2+: agreement)"
+    )
+    overlap_fraction: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="the share of pairs offered to `overlap` annotators, picked by a hash of the pair "
+        "(the rest go to one)",
+    )
 
 
 KEY_IDS = tuple(
@@ -220,7 +310,17 @@ class Config(Section):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
-    keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "label.left" = "a"
+    keys: dict[str, str] = Field(  # binding id -> keys, e.g. "label.left" = "a"
+        default_factory=dict,
+        description='Labelling keys (no modifier needed): "label.left" = "1", "label.right" = "2", '
+        '"label.both_good" = "3", "label.both_bad" = "4", "label.skip" = "space", '
+        '"label.undo" = "backspace", "label.note" = "n", "label.blind" = "b", "label.copy" = "y", '
+        '"label.task" = "i", "label.expand" = "e", "label.find" = "slash", '
+        '"label.find_next" = "full_stop", "label.find_previous" = "comma"; each side: '
+        '"label.left_down" = "j", "label.left_up" = "k", "label.left_diff" = "d", '
+        '"label.left_open" = "o", "label.right_down" = "J", "label.right_up" = "K", '
+        '"label.right_diff" = "D", "label.right_open" = "O"',
+    )
 
     @field_validator("keys")
     @classmethod
@@ -295,108 +395,66 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: {problems}") from exc
 
 
-DEFAULT_CONFIG_TEXT = """\
-# agentpref workspace config. Every key is optional; shown here with its default.
+HEADER = "# agentpref workspace config. Every key is optional; shown here with its default."
+COMMENT_WIDTH = 100
 
-[checks]
-# Severity weight of each check; a rollout's score is the sum over its flags (lower is better).
-# weights = { "tests.ignored_failure" = 4.0, "tests.never_run" = 4.0, "tests.weakened" = 4.0 }
-disabled = []
-diff_budget = 40        # changed lines allowed when the task sets no budget
-step_limit = 30         # steps when the task sets no limit
-loop_repeats = 4        # identical action+observation pairs in a row
-loop_error_repeats = 3  # identical actions in a row, each ending in an error
-loop_alternation = 6    # steps of an A,B,A,B,... alternation
-custom = []             # your own checks: ["my_checks:no_rm_rf"]
 
-[mining]
-margin = 1.0            # least score gap between chosen and rejected
-max_per_task = 12
-max_per_rollout = 3
-rollout_pairs = false   # also pair whole rollouts by score (for imports without shared prefixes)
+def _toml(value: Any) -> str:
+    """A default value as TOML: the few types the models use."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return _toml(value.value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
 
-[import]
-max_observation_bytes = 1000000  # larger observations keep their head and tail
 
-[policy]
-kind = "scored"         # scored | hf | openai
-model = "models/tiny"   # a model folder (relative to the workspace), or the served model name
-adapter = ""            # a PEFT adapter folder on top of the model
-device = "auto"         # auto | cpu | cuda
-temperature = 1.0       # or a list: each rollout samples at the one its seed picks
-max_new_tokens = 256    # hf, openai
-max_observation_chars = 2000
-scoring = "ratio"       # scored: ratio (base score + the adapter's log-ratio) | mean
-adapter_temperature = 0.0  # ratio: divides the adapter's log-ratio (0: the sampling temperature)
-concurrency = 2         # rollouts in flight
-base_url = "http://127.0.0.1:8000/v1"   # openai
-api_key_env = "OPENAI_API_KEY"
-request_timeout_s = 120.0
-retries = 3
+def _comment(text: str) -> list[str]:
+    """`text` as comment lines; never broken inside a `"key" = "value"`."""
+    lines = textwrap.wrap(
+        text.replace(" = ", "\xa0=\xa0"), COMMENT_WIDTH, initial_indent="# ", subsequent_indent="# "
+    )
+    return [line.replace("\xa0=\xa0", " = ") for line in lines]
 
-[rollout]
-n = 8                   # rollouts per task
-seed = 0
-step_limit = 12         # when the task sets none
-malformed_in_a_row = 3  # unparseable turns in a row end the rollout
 
-[branch]
-n = 2                   # alternative actions tried at each branch point
-per_task = 4            # branch points a task when `branch` names no rollout
-temperature = 1.0       # for drawing the alternatives; the rest of a branch uses the policy's
-on_demo = true          # `init --demo` branches its rollouts at their flagged steps
+def _setting(name: str, field: FieldInfo, value: Any) -> list[str]:
+    """One setting as `name = default`, its description (and choices) beside it where that fits,
+    else on comment lines above. An empty mapping is shown as a commented example: its defaults
+    live in the code, not in the file."""
+    about = field.description or ""
+    if get_origin(field.annotation) is Literal:
+        choices = " | ".join(str(c) for c in get_args(field.annotation))
+        about = f"{about} ({choices})" if about else choices
+    if value == {}:
+        return _comment(about) + [f"# {name} = {example}" for example in field.examples or []]
+    line = f"{name} = {_toml(value)}"
+    beside = f"{line:<22}  # {about}"
+    if not about:
+        return [line]
+    return [beside] if len(beside) <= COMMENT_WIDTH else [*_comment(about), line]
 
-[train]
-base_model = ""         # a model folder; empty: the policy's model
-granularity = "step"    # step | trajectory (trajectory masks tool and user turns out of the loss)
-human_only = false      # leave out automatic preferences
-validation_fraction = 0.2   # of the tasks, held out whole for validation
-epochs = 3.0
-max_steps = -1          # > 0: stop after this many optimiser steps
-learning_rate = 5e-4
-beta = 0.1
-loss_type = "sigmoid"
-sft_weight = 0.0        # > 0: add the chosen side's NLL ("sft" loss) at this weight
-loss_tokens = "action"  # action | decision (the first token where the sides part) | lesson (see README)
-batch_size = 8
-gradient_accumulation_steps = 1
-max_length = 2048       # prompt + completion tokens; longer prompts are reported
-truncation_mode = "keep_start"  # keep_end (deprecated by TRL) keeps the completion, cuts the prompt
-warmup_ratio = 0.0
-lora_r = 16
-lora_alpha = 32
-lora_dropout = 0.0
-target_modules = "all-linear"
-device = "auto"         # auto | cpu | cuda (bf16 where the card supports it)
-gradient_checkpointing = false
-seed = 0
-precompute_ref_log_probs = true
-liger = "auto"          # auto | on | off: Liger kernels on CUDA when installed
-logging_steps = 1
-save_steps = 20         # checkpoints, for --resume
-save_total_limit = 2
-min_free_disk_mb = 200
 
-[eval]
-tasks = "heldout"
-n = 8                   # rollouts per task and side
-seed = 1000             # the same seeds for base and tuned (common random numbers)
-alpha = 0.05
+def default_config_text() -> str:
+    """`agentpref.toml` as `init` writes it: every section and setting of `Config` with its default
+    and the description the model gives it, so the file cannot drift from the models."""
+    defaults = Config()
+    lines = [HEADER]
+    for name, field in Config.model_fields.items():
+        value = getattr(defaults, name)
+        lines += ["", f"[{field.alias or name}]"]
+        if isinstance(value, Section):
+            for key, inner in type(value).model_fields.items():
+                lines += _setting(key, inner, getattr(value, key))
+        else:  # [keys]: a free mapping, documented by its description
+            lines += _setting(name, field, value)
+    return "\n".join(lines) + "\n"
 
-[sandbox]
-# hf and openai refuse to run model-written tests where only rlimits confine them (no working
-# bubblewrap, no unprivileged user namespaces); true runs them anyway, unconfined.
-allow_unconfined = false
 
-[label]
-blind = false           # hide the scores, the checks' reason and badges until the decision
-
-[keys]
-# Labelling keys (no modifier needed): "label.left" = "1", "label.right" = "2",
-# "label.both_good" = "3", "label.both_bad" = "4", "label.skip" = "space",
-# "label.undo" = "backspace", "label.note" = "n", "label.blind" = "b", "label.copy" = "y",
-# "label.task" = "i", "label.expand" = "e", "label.find" = "slash", "label.find_next" = "full_stop",
-# "label.find_previous" = "comma"; each side: "label.left_down" = "j", "label.left_up" = "k",
-# "label.left_diff" = "d", "label.left_open" = "o", "label.right_down" = "J", "label.right_up" = "K",
-# "label.right_diff" = "D", "label.right_open" = "O"
-"""
+DEFAULT_CONFIG_TEXT = default_config_text()

@@ -214,6 +214,10 @@ class Preference(Model):
     left_id: str | None = None  # which rollout the labeller saw on the left
     blind: bool = False  # decided with the scores, the checks' reason and badges hidden
     created_at: datetime | None = None
+    # Who decided (a human decision; "" for automatic ones and those made before names were kept).
+    # One decision per annotator and pair; several annotators' decisions on a pair coexist.
+    annotator: str = ""
+    adjudicated: bool = False  # settles a pair the annotators disagreed on (kept beside their votes)
 
 
 class TrainRun(Model):

@@ -7,7 +7,8 @@ as long as it takes. Only a permanent refusal (a new `mine` removed the pair, th
 read-only) ends a decision unstored, and the caller hears why. A decision whose pair a new
 `mine` removed or renumbered meanwhile is kept: it goes to the pair of the same two rollouts,
 stored again if need be (the outcome names the id it landed on). Decisions and undos keep
-their order: an undo of a pending decision runs after it.
+their order: an undo of a pending decision runs after it. A decision and its undo are one
+annotator's: several people's writers on one database never replace each other's decisions.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ TRY_LOCK_S = 0.5  # how long one try waits for the lock before the writer report
 
 
 @dataclass(frozen=True)
+class Removal:
+    """An undo: one annotator's decision (a vote, or an adjudication) on a pair, and no one else's."""
+
+    pair_id: int
+    annotator: str = ""
+    adjudicated: bool = False
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What became of one submitted decision or undo."""
 
@@ -45,7 +55,7 @@ class DecisionWriter:
     def __init__(self, db_path: Path, on_outcome: Callable[[Outcome], None] | None = None) -> None:
         self.db_path = Path(db_path)
         self.on_outcome = on_outcome
-        self._jobs: queue.Queue[tuple[int, str, Preference | int, Pair | None] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[int, Preference | Removal, Pair | None] | None] = queue.Queue()
         self._pending: dict[int, int] = {}  # ticket -> pair id
         self._guard = threading.Lock()
         self._tickets = 0
@@ -56,10 +66,11 @@ class DecisionWriter:
     # -- the caller's side ------------------------------------------------------------------
     def record(self, pref: Preference, pair: Pair | None = None) -> int:
         """`pair`, the pair as it was shown, lets the decision outlive a re-mine that drops it."""
-        return self._submit("record", pref, pref.pair_id, pair)
+        return self._submit(pref, pref.pair_id, pair)
 
-    def remove(self, pair_id: int) -> int:
-        return self._submit("remove", pair_id, pair_id, None)
+    def remove(self, pair_id: int, annotator: str = "", adjudicated: bool = False) -> int:
+        """Forget `annotator`'s decision on the pair (their adjudication, when `adjudicated`)."""
+        return self._submit(Removal(pair_id, annotator, adjudicated), pair_id, None)
 
     def pending_pairs(self) -> set[int]:
         """Pairs with a decision or undo not yet committed."""
@@ -77,12 +88,12 @@ class DecisionWriter:
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
-    def _submit(self, kind: str, payload: Preference | int, pair_id: int, pair: Pair | None) -> int:
+    def _submit(self, payload: Preference | Removal, pair_id: int, pair: Pair | None) -> int:
         with self._guard:
             self._tickets += 1
             ticket = self._tickets
             self._pending[ticket] = pair_id
-        self._jobs.put((ticket, kind, payload, pair))
+        self._jobs.put((ticket, payload, pair))
         return ticket
 
     # -- the writer thread ------------------------------------------------------------------
@@ -90,12 +101,12 @@ class DecisionWriter:
         store: Store | None = None
         try:
             while (job := self._jobs.get()) is not None:
-                ticket, kind, payload, pair = job
+                ticket, payload, pair = job
                 waited = False
                 while True:
                     try:
                         store = store or Store(self.db_path, busy_timeout_s=TRY_LOCK_S)
-                        landed = self._apply(store, kind, payload, pair)
+                        landed = self._apply(store, payload, pair)
                         asked = self._pending[ticket]
                         outcome = Outcome(ticket, landed, True, waited=waited, submitted_pair_id=asked)
                         break
@@ -118,16 +129,16 @@ class DecisionWriter:
                 store.close()
 
     @staticmethod
-    def _apply(store: Store, kind: str, payload: Preference | int, pair: Pair | None) -> int:
+    def _apply(store: Store, payload: Preference | Removal, pair: Pair | None) -> int:
         """Commit one job; the pair id it landed on."""
-        if kind == "record":
-            assert isinstance(payload, Preference)
+        if isinstance(payload, Preference):
             with store.write():
                 if pair is not None and store.pair(payload.pair_id) != pair:
                     payload = payload.model_copy(update={"pair_id": store.restore_pair(pair)})
                 store.record_preference(payload)
             return payload.pair_id
-        assert isinstance(payload, int)
         with store.write():
-            store.remove_preference(payload, PreferenceSource.HUMAN)
-        return payload
+            store.remove_preference(
+                payload.pair_id, PreferenceSource.HUMAN, payload.annotator, payload.adjudicated
+            )
+        return payload.pair_id

@@ -25,7 +25,7 @@ from core.checks import REGISTRY
 from core.config import Config, PolicyConfig
 from core.evaluate.compare import compare
 from core.schema import Task
-from storage.jobs import FINISHED, QUEUED, decode_job, start_job, update_job
+from storage.jobs import FINISHED, QUEUED, decode_job, start_job, stop_job, update_job
 from storage.rows import now
 from storage.runs import RUN_ID
 from storage.store import Store
@@ -79,6 +79,15 @@ def get_eval(store: Store, eval_id: str) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
+def cancel_eval(store: Store, eval_id: str) -> str:
+    """Ask a running evaluation to stop; the rollouts that finished are kept. Says so in words.
+
+    ValueError for an evaluation that is not there or not running.
+    """
+    pid = stop_job(get_eval(store, eval_id), f"evaluation {eval_id}")
+    return f"asked evaluation {eval_id} (pid {pid}) to stop"
+
+
 def list_evals(store: Store) -> list[dict[str, Any]]:
     """Newest first, without their results (`get_eval` has them): a list refreshed every second
     must not parse every past comparison."""
@@ -118,7 +127,7 @@ def base_key(
         else []
     )
     material = {
-        "version": metadata.version("agentpref-tui"),
+        "version": _tool_version(),
         "model": [str(root), files],
         # Concurrency changes only how many run at once, not what each rollout does.
         "policy": policy.model_dump(mode="json", exclude={"adapter", "model", "concurrency"}),
@@ -220,3 +229,12 @@ def compare_evals(store: Store, first: str, second: str, alpha: float = 0.05) ->
 def _head(repo: Path) -> str:
     with git.Repo(repo) as repository:  # closed: its `git cat-file` helpers end with it
         return str(repository.head.commit.hexsha)
+
+
+def _tool_version() -> str:
+    """This package's version; "source" when it runs from a checkout that was never installed
+    (PYTHONPATH, a copied tree on a GPU box), where there is no metadata to read."""
+    try:
+        return metadata.version("agentpref-tui")
+    except metadata.PackageNotFoundError:
+        return "source"

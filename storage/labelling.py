@@ -1,4 +1,4 @@
-"""A labelling session: the queue of undecided pairs, randomised sides, decisions and undo.
+"""A labelling session: one annotator's queue of undecided pairs, randomised sides, decisions, undo.
 
 The side each rollout is shown on comes from a hash of the pair id, not from which one the
 checks prefer, so position never hints at the proposal; it is the same after a restart, so
@@ -10,19 +10,50 @@ up to the last `UNDO_DEPTH` decisions.
 A skip is stored (the person saw the pair and passed) but is no decision: the pair comes back
 at the end of the queue, after every undecided one, in this session and after a restart. In
 blind mode the screen hides what the checks think; each decision records whether it was blind.
+
+Several people label one workspace at once, each in their own process: a session is one
+annotator's (`annotator_name`), and its queue, undo and progress are theirs alone. A pair stays
+in the pool until `overlap` annotators decided it (for the share `overlap_fraction` of pairs,
+picked by a hash of the pair; one annotator for the rest), and nobody is shown a pair they
+decided. An automatic decision (`label --auto`) settles a pair for everyone.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import os
 from dataclasses import dataclass, field
 
+from core.agreement.labels import overlap_target
 from core.schema import Decision, Pair, Preference, PreferenceSource, Rollout
 from storage import rows
+from storage.agreement import conflicts
 from storage.decision_writer import DecisionWriter
 from storage.store import Store
 
 UNDO_DEPTH = 10
+ANNOTATOR_ENV = "AGENTPREF_ANNOTATOR"
+ANNOTATOR_MAX_CHARS = 64
+
+
+def annotator_name(explicit: str | None = None) -> str:
+    """Who is labelling: `explicit` (`--annotator`), else `$AGENTPREF_ANNOTATOR`, else the login
+    name, else "anonymous". Unprintable characters are dropped and spaces collapsed: the name is
+    shown in terminals and compared between processes."""
+    for given in (explicit, os.environ.get(ANNOTATOR_ENV)):
+        name = _clean(given or "")
+        if name:
+            return name
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no $LOGNAME/$USER and no passwd entry (containers)
+        login = ""
+    return _clean(login) or "anonymous"
+
+
+def _clean(name: str) -> str:
+    return " ".join("".join(c for c in name if c.isprintable()).split())[:ANNOTATOR_MAX_CHARS]
 
 
 @dataclass(frozen=True)
@@ -38,15 +69,28 @@ class ShownPair:
 
 @dataclass
 class Progress:
-    done: int
+    done: int  # pairs out of this annotator's queue: decided by them, or by as many as it needs
     remaining: int
     by_task: dict[str, tuple[int, int]]  # task -> (decided, total)
     pending: int = 0  # decisions and undos handed to the writer, not yet committed
     skipped: int = 0  # of `remaining`: pairs only skipped so far, back at the end of the queue
+    own: int = 0  # decisions this annotator made (skips and adjudications left out)
 
 
 def left_is_chosen(pair_id: int) -> bool:
     return hashlib.blake2b(str(pair_id).encode(), digest_size=1).digest()[0] % 2 == 0
+
+
+# Per pair: how many annotators voted on it (skips and adjudications are no votes), and whether
+# an automatic decision settled it.
+_VOTES = (
+    "(SELECT count(*) FROM preferences v WHERE v.pair_id = p.id AND v.source = 'human'"
+    " AND v.adjudicated = 0 AND v.decision != 'skip')"
+)
+_UNSETTLED = (
+    "NOT EXISTS (SELECT 1 FROM preferences a WHERE a.pair_id = p.id AND a.source = 'auto'"
+    " AND a.decision != 'skip')"
+)
 
 
 @dataclass
@@ -56,32 +100,51 @@ class LabelSession:
     history: list[Preference] = field(default_factory=list)  # this session's decisions, newest last
     writer: DecisionWriter | None = None  # None: decide() commits before it returns
     blind: bool = False  # scores, the checks' reason and badges hidden; recorded with each decision
+    annotator: str = field(default_factory=annotator_name)  # whose queue, decisions and undo
+    overlap: int = 1  # [label] overlap: annotators a pair is offered to
+    overlap_fraction: float = 1.0  # [label] overlap_fraction: the share of pairs offered to `overlap`
+
+    def target(self, pair_key: str) -> int:
+        """How many annotators' decisions the pair with this key needs."""
+        return overlap_target(pair_key, self.overlap, self.overlap_fraction)
 
     def next_pending(self) -> Pair | None:
-        """The pair to show next. First the undecided ones, task by task (where a restart
-        resumes); when none is left, the skipped ones, oldest skip first. A pair whose decision
-        is still on its way to the database is not offered again, unless that decision is a
-        skip and nothing else is left."""
+        """The pair to show next. First those this annotator has not seen, task by task (where a
+        restart resumes); when none is left, the ones they skipped, oldest skip first. Only pairs
+        that still need a decision: fewer annotators decided them than they are offered to, and
+        no automatic decision settled them. A pair whose decision is still on its way to the
+        database is not offered again, unless that decision is a skip and nothing else is left."""
         waiting = sorted(self.writer.pending_pairs()) if self.writer else []
         not_waiting = f" AND p.id NOT IN ({', '.join('?' * len(waiting))})" if waiting else ""
-        for sql in (
-            "SELECT p.* FROM pairs p WHERE p.id NOT IN (SELECT pair_id FROM preferences)"
-            + not_waiting
-            + " ORDER BY p.task_id, p.id LIMIT 1",
-            "SELECT p.* FROM pairs p JOIN preferences s"
-            " ON s.pair_id = p.id AND s.source = 'human' AND s.decision = 'skip'"
-            " WHERE NOT EXISTS (SELECT 1 FROM preferences d WHERE d.pair_id = p.id AND d.decision != 'skip')"
-            + not_waiting
-            + " ORDER BY s.id LIMIT 1",
-        ):
-            row = next(self.store.db.query(sql, waiting), None)
-            if row is not None:
-                return rows.pair_from_row(row)
+        unseen = (
+            f"SELECT p.*, {_VOTES} AS votes FROM pairs p WHERE {_UNSETTLED} AND NOT EXISTS (SELECT 1"
+            " FROM preferences m WHERE m.pair_id = p.id AND m.source = 'human' AND m.annotator = ?"
+            f" AND m.adjudicated = 0){not_waiting} AND {_VOTES} < ? ORDER BY p.task_id, p.id"
+        )
+        skipped = (
+            f"SELECT p.*, {_VOTES} AS votes FROM pairs p JOIN preferences s ON s.pair_id = p.id"
+            " AND s.source = 'human' AND s.annotator = ? AND s.adjudicated = 0 AND s.decision = 'skip'"
+            f" WHERE {_UNSETTLED}{not_waiting} AND {_VOTES} < ? ORDER BY s.id"
+        )
+        most = max(self.overlap, 1)
+        for sql in (unseen, skipped):
+            for row in self.store.db.query(sql, [self.annotator, *waiting, most]):
+                if row["votes"] < self.target(row["pair_key"]):
+                    return rows.pair_from_row(row)
         for pref in self.history:  # skips not stored yet: the newest end of the queue
             if pref.decision is Decision.SKIP and pref.pair_id in waiting:
                 pair = self.store.pair(pref.pair_id)
                 if pair is not None:
                     return pair
+        return None
+
+    def next_conflict(self) -> Pair | None:
+        """The first pair waiting for adjudication (annotators disagree, nobody adjudicated it),
+        leaving out those whose adjudication is still on its way to the database."""
+        waiting = self.writer.pending_pairs() if self.writer else set()
+        for conflict in conflicts(self.store):
+            if conflict.pair_id not in waiting:
+                return self.store.pair(conflict.pair_id)
         return None
 
     def show(self, pair: Pair) -> ShownPair:
@@ -99,10 +162,12 @@ class LabelSession:
         tags: list[str] | None = None,
         note: str = "",
         blind: bool | None = None,
+        adjudicated: bool = False,
     ) -> Preference:
         """`decision`: left, right, both_good, both_bad or skip. Committed before it returns,
         or handed to the writer. `blind`: whether the pair was shown blind throughout (None:
-        the session's mode)."""
+        the session's mode). `adjudicated`: this decision settles a pair the annotators
+        disagreed on (kept beside this annotator's own vote, if any)."""
         chosen = {"left": shown.left.id, "right": shown.right.id}.get(decision)
         kind = Decision.PREFER if chosen else Decision(decision)
         pref = Preference(
@@ -115,13 +180,15 @@ class LabelSession:
             note=note,
             left_id=shown.left.id,
             blind=self.blind if blind is None else blind,
+            annotator=self.annotator,
+            adjudicated=adjudicated,
         )
         if self.writer is not None:
             self.writer.record(pref, shown.pair)
         else:
             pref = self.store.record_preference(pref)
         # A pair decided again (a skip come back) is in the history once: undo forgets it whole.
-        earlier = [p for p in self.history if p.pair_id != pref.pair_id]
+        earlier = [p for p in self.history if (p.pair_id, p.adjudicated) != (pref.pair_id, pref.adjudicated)]
         self.history = [*earlier, pref][-UNDO_DEPTH:]
         return pref
 
@@ -137,33 +204,65 @@ class LabelSession:
             ]
 
     def undo(self) -> Pair | None:
-        """Forget the newest decision of this session; the pair to show again, or None."""
+        """Forget the newest decision of this session (this annotator's, nobody else's); the pair
+        to show again, or None."""
         if not self.history:
             return None
         last = self.history.pop()
         if self.writer is not None:
-            self.writer.remove(last.pair_id)
+            self.writer.remove(last.pair_id, self.annotator, last.adjudicated)
         else:
             with self.store.write():
-                self.store.remove_preference(last.pair_id, PreferenceSource.HUMAN)
+                self.store.remove_preference(
+                    last.pair_id, PreferenceSource.HUMAN, self.annotator, last.adjudicated
+                )
         return self.store.pair(last.pair_id)
 
     def progress(self) -> Progress:
-        """Decided pairs (a skip is none) of each task; skipped ones count as remaining."""
+        """This annotator's way through the pool: a pair is done once they decided it (a skip is
+        none), or it has all the decisions it needs; skipped ones count as remaining."""
         db = self.store.db
-        totals = db.execute("SELECT task_id, count(*) FROM pairs GROUP BY task_id ORDER BY task_id")
-        decided = dict(
+        votes = dict(
             db.execute(
-                "SELECT p.task_id, count(DISTINCT pr.pair_id) FROM preferences pr"
-                " JOIN pairs p ON p.id = pr.pair_id WHERE pr.decision != 'skip' GROUP BY p.task_id"
+                "SELECT pair_id, count(*) FROM preferences WHERE source = 'human' AND adjudicated = 0"
+                " AND decision != 'skip' GROUP BY pair_id"
             ).fetchall()
         )
-        by_task = {task_id: (decided.get(task_id, 0), total) for task_id, total in totals}
-        skipped = db.execute(
-            "SELECT count(*) FROM preferences s WHERE s.source = 'human' AND s.decision = 'skip' AND"
-            " NOT EXISTS (SELECT 1 FROM preferences d WHERE d.pair_id = s.pair_id AND d.decision != 'skip')"
-        ).fetchone()[0]
+        settled = {
+            pair_id
+            for (pair_id,) in db.execute(
+                "SELECT pair_id FROM preferences WHERE source = 'auto' AND decision != 'skip'"
+            )
+        }
+        mine = dict(
+            db.execute(
+                "SELECT pair_id, decision FROM preferences WHERE source = 'human' AND annotator = ?"
+                " AND adjudicated = 0",
+                [self.annotator],
+            ).fetchall()
+        )
+        counts: dict[str, list[int]] = {}
+        skipped = 0
+        for pair_id, task_id, key in db.execute("SELECT id, task_id, pair_key FROM pairs ORDER BY task_id"):
+            task = counts.setdefault(task_id, [0, 0])
+            task[1] += 1
+            still_open = (
+                pair_id not in settled
+                and mine.get(pair_id, "skip") == "skip"
+                and votes.get(pair_id, 0) < self.target(key)
+            )
+            if still_open:
+                skipped += pair_id in mine
+            else:
+                task[0] += 1
+        by_task = {task_id: (done, total) for task_id, (done, total) in counts.items()}
         done = sum(d for d, _ in by_task.values())
-        pending = self.writer.pending if self.writer else 0
         total = sum(t for _, t in by_task.values())
-        return Progress(done=done, remaining=total - done, by_task=by_task, pending=pending, skipped=skipped)
+        return Progress(
+            done=done,
+            remaining=total - done,
+            by_task=by_task,
+            pending=self.writer.pending if self.writer else 0,
+            skipped=skipped,
+            own=sum(decision != "skip" for decision in mine.values()),
+        )

@@ -190,6 +190,36 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE preferences ADD COLUMN blind INTEGER NOT NULL DEFAULT 0
     """,
+    # 9: several annotators. A human decision names who made it ('' before names were kept, and
+    # for automatic ones); each annotator has their own decision on a pair, and an adjudicated
+    # one (settling a disagreement) sits beside the votes. SQLite cannot drop the old
+    # UNIQUE (pair_id, source), so the table is rebuilt; a decision whose pair is gone (possible
+    # only where foreign keys were off) has nothing to decide and is not carried over.
+    """
+    CREATE TABLE preferences_v9 (
+        id INTEGER PRIMARY KEY,
+        pair_id INTEGER NOT NULL REFERENCES pairs (id),
+        source TEXT NOT NULL CHECK (source IN ('human', 'auto')),
+        decision TEXT NOT NULL CHECK (decision IN ('prefer', 'both_good', 'both_bad', 'skip')),
+        chosen_id TEXT,
+        labeler TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT '',
+        left_id TEXT,
+        created_at TEXT NOT NULL,
+        blind INTEGER NOT NULL DEFAULT 0,
+        annotator TEXT NOT NULL DEFAULT '',
+        adjudicated INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (pair_id, source, annotator, adjudicated)
+    );
+    INSERT INTO preferences_v9 (id, pair_id, source, decision, chosen_id, labeler, tags, note, left_id,
+        created_at, blind)
+        SELECT id, pair_id, source, decision, chosen_id, labeler, tags, note, left_id, created_at, blind
+        FROM preferences WHERE pair_id IN (SELECT id FROM pairs);
+    DROP TABLE preferences;
+    ALTER TABLE preferences_v9 RENAME TO preferences;
+    CREATE INDEX preferences_by_annotator ON preferences (annotator, source, pair_id)
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -233,6 +233,8 @@ def preference_row(pref: Preference) -> dict[str, Any]:
         "left_id": pref.left_id,
         "blind": int(pref.blind),
         "created_at": (pref.created_at.isoformat() if pref.created_at else now()),
+        "annotator": pref.annotator,
+        "adjudicated": int(pref.adjudicated),
     }
 
 
@@ -249,4 +251,6 @@ def preference_from_row(row: dict[str, Any]) -> Preference:
         left_id=row["left_id"],
         blind=bool(row["blind"]),
         created_at=row["created_at"],
+        annotator=row["annotator"],
+        adjudicated=bool(row["adjudicated"]),
     )

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from storage.jobs import QUEUED, decode_job, start_job, update_job
+from storage.jobs import QUEUED, decode_job, start_job, stop_job, update_job
 from storage.rows import now
 from storage.store import Store
 
@@ -89,6 +89,15 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 def get_run(store: Store, run_id: str) -> dict[str, Any] | None:
     row = next(store.db.query("SELECT * FROM runs WHERE id = ?", [run_id]), None)
     return _decode(row) if row else None
+
+
+def cancel_run(store: Store, run_id: str) -> str:
+    """Ask a running run to stop (SIGTERM: it saves and ends as `cancelled`); says so in words.
+
+    ValueError for a run that is not there or not running (the CLI's bad input, a screen's warning).
+    """
+    pid = stop_job(get_run(store, run_id), f"run {run_id}")
+    return f"asked run {run_id} (pid {pid}) to stop; it saves a checkpoint first"
 
 
 def list_runs(store: Store) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.actions import classify_steps
+from core.agreement.labels import LabelPolicy, resolve
 from core.prefix import step_keys
 from core.schema import Flag, Pair, Preference, PreferenceSource, Rollout, Task, ToolCall
 from storage import rows
@@ -39,6 +40,9 @@ class Store:
 
     def __init__(self, path: Path, busy_timeout_s: float | None = None) -> None:
         self.path = Path(path)
+        # Which of several annotators' decisions `effective_preferences` returns (export and
+        # training read through it); training sets its run's `[train] label_policy` here.
+        self.label_policy = LabelPolicy.MAJORITY
         self.read_only = self.path.exists() and not (
             os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
         )
@@ -276,9 +280,13 @@ class Store:
         return rows.pair_from_row(row) if row else None
 
     def record_preference(self, pref: Preference) -> Preference:
-        """Write one decision and commit it at once; a second decision from the same source replaces it."""
+        """Write one decision and commit it at once. It replaces only the same annotator's earlier
+        decision of the same kind (a vote, or an adjudication) on the pair from the same source:
+        another annotator's decision is never touched."""
         if (pref.decision.value == "prefer") != (pref.chosen_id is not None):
             raise ValueError("a 'prefer' decision names its chosen rollout, and only it does")
+        if pref.adjudicated and (pref.source is not PreferenceSource.HUMAN or pref.decision.value == "skip"):
+            raise ValueError("an adjudication is a person's decision, not a skip")
         pair = self.pair(pref.pair_id)
         if pair is None:
             raise ValueError(f"no pair {pref.pair_id}")
@@ -287,20 +295,31 @@ class Store:
         row = rows.preference_row(pref)
         with self.write():
             self.db.execute(
-                "DELETE FROM preferences WHERE pair_id = ? AND source = ?", [pref.pair_id, pref.source.value]
+                "DELETE FROM preferences WHERE pair_id = ? AND source = ? AND annotator = ?"
+                " AND adjudicated = ?",
+                [pref.pair_id, pref.source.value, pref.annotator, int(pref.adjudicated)],
             )
             cursor = self.db.execute(
                 "INSERT INTO preferences (pair_id, source, decision, chosen_id, labeler, tags, note, left_id,"
-                " blind, created_at) VALUES (:pair_id, :source, :decision, :chosen_id, :labeler, :tags,"
-                " :note, :left_id, :blind, :created_at)",
+                " blind, created_at, annotator, adjudicated) VALUES (:pair_id, :source, :decision,"
+                " :chosen_id, :labeler, :tags, :note, :left_id, :blind, :created_at, :annotator,"
+                " :adjudicated)",
                 row,
             )
         return pref.model_copy(update={"id": cursor.lastrowid})
 
-    def remove_preference(self, pair_id: int, source: PreferenceSource = PreferenceSource.HUMAN) -> bool:
-        """Undo: forget a decision (committed at once). True when there was one."""
+    def remove_preference(
+        self,
+        pair_id: int,
+        source: PreferenceSource = PreferenceSource.HUMAN,
+        annotator: str = "",
+        adjudicated: bool = False,
+    ) -> bool:
+        """Undo: forget one annotator's decision (a vote, or an adjudication) on a pair; nobody
+        else's. True when there was one."""
         cursor = self.db.execute(
-            "DELETE FROM preferences WHERE pair_id = ? AND source = ?", [pair_id, source.value]
+            "DELETE FROM preferences WHERE pair_id = ? AND source = ? AND annotator = ? AND adjudicated = ?",
+            [pair_id, source.value, annotator, int(adjudicated)],
         )
         return cursor.rowcount > 0
 
@@ -311,18 +330,36 @@ class Store:
             for r in self.db.query(f"SELECT * FROM preferences {where} ORDER BY id", params)
         ]
 
-    def effective_preferences(self) -> list[Preference]:
-        """One decision per pair: the human one where it exists, else the automatic one. A skip
-        is no decision: it never hides an automatic one, and is not returned."""
-        sql = """
-            SELECT * FROM preferences p
-            WHERE decision != 'skip' AND (source = 'human' OR NOT EXISTS (
-                SELECT 1 FROM preferences h
-                WHERE h.pair_id = p.pair_id AND h.source = 'human' AND h.decision != 'skip'
-            ))
-            ORDER BY pair_id
+    def resolved_preferences(self, policy: LabelPolicy) -> tuple[list[Preference], list[int]]:
+        """One decision per pair under a label policy (see core.agreement.labels), and the pairs
+        the policy dropped because their annotators disagree.
+
+        Human decisions decide a pair; where there is none, the automatic one does. A pair
+        dropped for disagreement is not decided automatically instead. Skips are no decisions.
         """
-        return [rows.preference_from_row(r) for r in self.db.query(sql)]
+        human: dict[int, list[Preference]] = {}
+        auto: dict[int, Preference] = {}
+        for row in self.db.query("SELECT * FROM preferences WHERE decision != 'skip' ORDER BY pair_id, id"):
+            pref = rows.preference_from_row(row)
+            if pref.source is PreferenceSource.HUMAN:
+                human.setdefault(pref.pair_id, []).append(pref)
+            else:
+                auto[pref.pair_id] = pref
+        chosen, dropped = [], []
+        for pair_id in sorted(human.keys() | auto.keys()):
+            if pair_id not in human:
+                chosen.append(auto[pair_id])
+            elif (standing := resolve(human[pair_id], policy)) is not None:
+                chosen.append(standing)
+            else:
+                dropped.append(pair_id)
+        return chosen, dropped
+
+    def effective_preferences(self, policy: LabelPolicy | None = None) -> list[Preference]:
+        """One decision per pair: the human one where it exists (of several annotators', the one
+        `policy` picks; default `self.label_policy`), else the automatic one. A skip is no
+        decision: it never hides an automatic one, and is not returned."""
+        return self.resolved_preferences(policy or self.label_policy)[0]
 
     # -- runs and evaluations -------------------------------------------------------
     def evals(self) -> list[dict[str, Any]]:

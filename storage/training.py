@@ -8,7 +8,7 @@ minute of tokenisation.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,17 @@ class Plan:
     settings: TrainConfig
     split: DatasetSplit
     skipped: list[str]
+    dropped: list[int] = field(default_factory=list)  # pairs left out: their annotators disagree
 
     @property
     def counts(self) -> dict[str, Any]:
-        return {**self.split.counts(), "skipped": len(self.skipped)}
+        """Recorded with the run (its `dataset`), with the label policy it applied."""
+        return {
+            **self.split.counts(),
+            "skipped": len(self.skipped),
+            "label_policy": self.settings.label_policy.value,
+            "dropped_disagreement": len(self.dropped),
+        }
 
 
 def base_model_path(ws: Workspace, config: Config) -> Path:
@@ -62,20 +69,26 @@ def check_disk(folder: Path, min_free_mb: int) -> None:
 def check_device(device: str) -> None:
     if device != "cuda":
         return
-    from core.train.run import device_and_precision
+    from core.agent.model import pick_device
 
-    device_and_precision(device)  # raises TrainError without CUDA
+    pick_device(device, TrainError)  # raises TrainError without CUDA
 
 
 def dataset_split(
     store: Store, settings: TrainConfig, max_observation_chars: int = 0
 ) -> tuple[DatasetSplit, list[str]]:
+    """The rows a run trains on: of several annotators' decisions on a pair, the one
+    `settings.label_policy` picks (pairs it drops for disagreement are left out)."""
     result = service.ExportResult()
-    rows = list(
-        service.dataset_rows(
-            store, Granularity(settings.granularity), settings.human_only, result, max_observation_chars
+    before, store.label_policy = store.label_policy, settings.label_policy
+    try:
+        rows = list(
+            service.dataset_rows(
+                store, Granularity(settings.granularity), settings.human_only, result, max_observation_chars
+            )
         )
-    )
+    finally:
+        store.label_policy = before
     return split_by_task(rows, settings.validation_fraction, settings.seed), result.skipped
 
 
@@ -87,6 +100,7 @@ def plan_run(ws: Workspace, config: Config, store: Store) -> Plan:
     check_device(settings.device)
     check_disk(ws.runs_dir, settings.min_free_disk_mb)
     split, skipped = dataset_split(store, settings, config.policy.max_observation_chars)
+    dropped = store.resolved_preferences(settings.label_policy)[1]
     if not split.train:
         hint = (
             "no human-confirmed preferences to train on yet: decide pairs in the TUI (l), "
@@ -95,10 +109,15 @@ def plan_run(ws: Workspace, config: Config, store: Store) -> Plan:
             else "no preferences to train on yet: decide pairs in the TUI (or accept the mined "
             "proposals with `agentpref-tui label --auto`), then train"
         )
+        if dropped:
+            hint += (
+                f" ({len(dropped)} pair(s) left out because their annotators disagree under [train]"
+                f" label_policy = {settings.label_policy.value!r}: adjudicate them, or pick another policy)"
+            )
         raise TrainError(
             hint + (f" ({len(skipped)} decided pair(s) could not be exported)" if skipped else "")
         )
-    return Plan(base_model=base, settings=settings, split=split, skipped=skipped)
+    return Plan(base_model=base, settings=settings, split=split, skipped=skipped, dropped=dropped)
 
 
 def write_dataset(plan: Plan, out_dir: Path) -> list[str]:

@@ -191,7 +191,7 @@ class AgentPrefApp(App[None]):
     def branch_rollout(self, rollout_id: str, step: int) -> None:
         """Branch one step in a worker thread (its own connection): replay, try others, continue."""
         from storage.service import branch_points
-        from tui.jobs import run_branch_job
+        from tui.rollout_jobs import run_branch_job
 
         config = self.workspace.config()
         self.call_from_thread(

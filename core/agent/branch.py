@@ -10,7 +10,6 @@ both sides really share and differs in exactly one choice.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -21,14 +20,14 @@ from pathlib import Path
 
 from core.actions import classify
 from core.agent.env import TaskEnv
-from core.agent.policy import Policy, Turn, rollout_seed
+from core.agent.policies.base import Policy, Turn, call_key, rollout_seed
 from core.agent.runner import finish_rollout
 from core.checks.common import is_test_path
 from core.checks.files import glob_pattern
 from core.config import RolloutConfig
 from core.prefix import observation_key
 from core.remedies import Remedy, remedy
-from core.schema import ActionKind, Rollout, Step, Task, ToolCall
+from core.schema import ActionKind, Rollout, Step, Task
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
 
@@ -99,13 +98,6 @@ def alternatives(
     if remedy is not None:  # sampled, not forced: a remedy drawn goes first
         found.sort(key=lambda t: t.tool_call is None or not remedy(t.tool_call))
     return found
-
-
-def call_key(call: ToolCall | None) -> str:
-    """What makes two calls the same action (ids and thoughts aside); every unparseable turn is one."""
-    if call is None:
-        return "\x00malformed"
-    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
 
 
 def branch(

@@ -36,14 +36,17 @@ def quiet_transformers() -> None:
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated", category=FutureWarning)
 
 
-def pick_device(requested: str = "auto") -> str:
+def pick_device(requested: str = "auto", error: type[ValueError] = ModelError) -> tuple[str, bool]:
+    """(device, bf16) for a model or a training run: `auto` is CUDA where torch sees a card, else
+    the CPU; bf16 on a CUDA card that supports it, float32 elsewhere. Asking for `cuda` where there
+    is none raises `error` (the caller's: a ModelError here, a TrainError for a run)."""
     import torch
 
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ModelError("device 'cuda' was requested but torch sees no CUDA device on this machine")
+        raise error("device 'cuda' was requested but torch sees no CUDA device on this machine")
     if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return requested
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    return requested, requested == "cuda" and torch.cuda.is_bf16_supported()
 
 
 def share_cpu(concurrency: int) -> None:
@@ -73,8 +76,8 @@ def load_model(
         raise ModelError(
             f"no model at {path} (expected a folder written by save_pretrained, with config.json)"
         )
-    chosen = pick_device(device)
-    dtype = torch.bfloat16 if chosen == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    chosen, bf16 = pick_device(device)
+    dtype = torch.bfloat16 if bf16 else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.chat_template is None:
         raise ModelError(f"the tokenizer at {path} has no chat template: tool calls cannot be rendered")

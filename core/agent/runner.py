@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.agent.env import TaskEnv
-from core.agent.policy import Policy, PolicyError, Turn, rollout_seed
+from core.agent.policies.base import Policy, PolicyError, Turn, rollout_seed
 from core.config import RolloutConfig
 from core.schema import Observation, Rollout, Source, Step, Task
 

@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.actions.arguments import names as vocabulary
 from core.checks.common import names, short
-from core.shell_programs import names as vocabulary
 
 Line = tuple[str, bool]  # (text, changed): a line of one side of a change
 

@@ -3,41 +3,20 @@
 Each format module exposes `NAME`, `sniff(sample) -> bool` and
 `read(path, options) -> Iterator[Rollout]`. A reader raises `FormatError` naming the file,
 the record and what was expected; the caller decides whether the whole file is dropped
-(the CLI drops it: nothing of a broken file is half-imported).
+(the CLI drops it: nothing of a broken file is half-imported). `FormatError` and `ReadOptions`
+live in `base`, which the readers import and which imports none of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from core.formats.base import FormatError, ReadOptions
 from core.schema import Rollout
 
-
-class FormatError(ValueError):
-    """A file that does not match its format.
-
-    `record` is the 1-based record (in JSONL, its line); `line` a line inside a whole-file
-    JSON document, where a record number would send the reader to the wrong place.
-    """
-
-    def __init__(self, path: Path | str, record: int | None, expected: str, line: int | None = None) -> None:
-        self.path = str(path)
-        self.record = record
-        self.expected = expected
-        self.line = line
-        where = self.path + (f", record {record}" if record else "") + (f", line {line}" if line else "")
-        super().__init__(f"{where}: {expected}")
-
-    def __reduce__(self) -> tuple:  # crosses process boundaries in parallel imports
-        return (FormatError, (self.path, self.record, self.expected, self.line))
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    max_observation_bytes: int = 1_000_000
+__all__ = ["FORMAT_NAMES", "FormatError", "ReadOptions", "detect", "read_rollouts"]
 
 
 def _modules() -> list[ModuleType]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.formats import FormatError, ReadOptions
+from core.formats.base import FormatError, ReadOptions
 from core.schema import INT64_MAX, INT64_MIN, Observation, Step, ToolCall
 from core.text import clean_text
 

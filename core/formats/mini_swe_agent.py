@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core.formats import FormatError, ReadOptions
+from core.formats.base import FormatError, ReadOptions
 from core.formats.common import (
     StepList,
     describe,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from core.formats import FormatError, ReadOptions
+from core.formats.base import FormatError, ReadOptions
 from core.formats.common import may_hold_surrogates, scrub, validation_message
 from core.schema import Rollout, Source
 from core.text import clean_text

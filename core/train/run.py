@@ -55,16 +55,6 @@ class RunOutcome:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def device_and_precision(requested: str) -> tuple[str, bool]:
-    """(device, bf16): CUDA with bf16 where the card supports it, else CPU in float32."""
-    import torch
-
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise TrainError("device 'cuda' was requested but torch sees no CUDA device on this machine")
-    device = "cuda" if requested in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
-    return device, device == "cuda" and torch.cuda.is_bf16_supported()
-
-
 def liger_available() -> bool:
     try:
         import liger_kernel  # noqa: F401
@@ -199,7 +189,7 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
 
-    from core.agent.model import quiet_transformers
+    from core.agent.model import pick_device, quiet_transformers
     from core.train.masking import MaskedDPOTrainer, masked_collator
 
     quiet_transformers()
@@ -209,7 +199,7 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     datasets.disable_progress_bars()
     os.environ.setdefault("TQDM_DISABLE", "1")
     s = spec.settings
-    device, bf16 = device_and_precision(s.device)
+    device, bf16 = pick_device(s.device, TrainError)
     options = speed_options(s, device, bf16)
     set_seed(s.seed)
 

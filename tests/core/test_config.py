@@ -75,7 +75,7 @@ def test_the_label_section_sets_blind_mode_and_its_keys_are_remappable(tmp_path)
 
 
 def test_the_default_text_lists_every_setting_with_its_default_value():
-    """The default TOML is written by hand beside the models: it must not drift from them."""
+    """The default TOML is generated from the models: every setting, with its default."""
     import tomllib
 
     written = tomllib.loads(DEFAULT_CONFIG_TEXT)
@@ -91,3 +91,15 @@ def test_the_default_text_lists_every_setting_with_its_default_value():
                 continue
             assert key in table, f"[{field.alias or name}] {key} missing from DEFAULT_CONFIG_TEXT"
             assert table[key] == getattr(section, key), f"[{field.alias or name}] {key} differs"
+
+
+def test_the_default_text_explains_each_setting_with_its_description():
+    """The text is generated from the models: each Field's description is its comment."""
+    flat = " ".join(DEFAULT_CONFIG_TEXT.replace("#", " ").split())
+    for name, field in Config.model_fields.items():
+        section = getattr(Config(), name)
+        fields = type(section).model_fields if hasattr(type(section), "model_fields") else {name: field}
+        for key, inner in fields.items():
+            if inner.description:
+                about = " ".join(inner.description.split())
+                assert about in flat, f"[{field.alias or name}] {key}: its description is not in the text"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import synthetic
+from bench import synthetic
 from core.config import Config
 from storage import browse
 from storage.ingest import import_files

@@ -45,3 +45,18 @@ def test_eval_ids_are_checked(tmp_path):
 
     with pytest.raises(ValueError, match="use letters"):
         evals.create_eval(store, "r1", {}, "a b/../c")
+
+
+def test_a_base_side_is_fingerprinted_from_a_source_tree_that_was_never_installed(tmp_path, monkeypatch):
+    # A copied checkout on a GPU box runs from PYTHONPATH: there is no package metadata to read.
+    from importlib import metadata
+
+    from core.config import Config, PolicyConfig
+
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    key = evals.base_key(PolicyConfig(), tmp_path, [], 1, 0, Config())
+    monkeypatch.setattr(metadata, "version", not_installed)
+    from_source = evals.base_key(PolicyConfig(), tmp_path, [], 1, 0, Config())
+    assert from_source is not None and from_source != key

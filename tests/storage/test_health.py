@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from core import synthetic
+from bench import synthetic
 from core.config import Config
 from storage.health import DatabaseDamaged, integrity_check, quick_check, recover
 from storage.ingest import import_files

@@ -1,6 +1,6 @@
 import pytest
 
-from core import synthetic
+from bench import synthetic
 from core.config import Config
 from storage import ingest
 from storage.ingest import import_files

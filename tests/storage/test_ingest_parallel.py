@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import synthetic
+from bench import synthetic
 from core.config import Config
 from storage import ingest
 from storage.ingest import import_files

@@ -97,3 +97,44 @@ def test_decisions_made_before_blind_mode_existed_read_as_not_blind(tmp_path):
         assert pref.blind is False and pref.chosen_id == "a"
         store.record_preference(pref.model_copy(update={"blind": True}))
         assert store.scalar("SELECT blind FROM preferences WHERE pair_id = 1") == 1
+
+
+def test_decisions_made_before_annotators_existed_are_kept_unnamed_and_others_can_join(tmp_path):
+    from core.schema import Decision, Preference, PreferenceSource
+
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrate(db, target=8)
+    db.execute("INSERT INTO tasks (id) VALUES ('t1')")
+    for rollout_id in ("a", "b"):
+        db.execute(
+            "INSERT INTO rollouts (id, task_id, n_steps, score, created_at) VALUES (?, 't1', 1, 0, 'now')",
+            [rollout_id],
+        )
+    db.execute(
+        "INSERT INTO pairs (id, task_id, chosen_id, rejected_id, pair_key, score_gap, reason, mined_at)"
+        " VALUES (1, 't1', 'a', 'b', 'a|b', 1, 'r', 'now')"
+    )
+    db.execute(
+        "INSERT INTO preferences (id, pair_id, source, decision, chosen_id, labeler, note, blind, created_at)"
+        " VALUES (7, 1, 'human', 'prefer', 'b', 'human', 'n', 1, '2025-01-01T00:00:00'),"
+        " (8, 1, 'auto', 'prefer', 'a', 'checks', '', 0, '2025-01-01T00:00:00'),"
+        " (9, 42, 'human', 'skip', NULL, 'human', '', 0, '2025-01-01T00:00:00')"  # its pair is gone
+    )
+    db.close()
+    with Store(path) as store:
+        old, auto = store.preferences()
+        assert (old.id, old.annotator, old.adjudicated, old.chosen_id, old.note, old.blind) == (
+            7,
+            "",
+            False,
+            "b",
+            "n",
+            True,
+        )
+        assert (auto.id, auto.source, auto.annotator) == (8, PreferenceSource.AUTO, "")
+        store.record_preference(Preference(pair_id=1, decision=Decision.BOTH_BAD, annotator="ann"))
+        assert [(p.annotator, p.decision) for p in store.preferences(PreferenceSource.HUMAN)] == [
+            ("", Decision.PREFER),
+            ("ann", Decision.BOTH_BAD),
+        ]

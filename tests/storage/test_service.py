@@ -2,7 +2,7 @@ import subprocess
 import sys
 import textwrap
 
-from core import synthetic
+from bench import synthetic
 from core.config import Config
 from core.export import Granularity
 from core.schema import Decision, Preference, PreferenceSource

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core import synthetic
+from bench import synthetic
 from core.schema import Decision, Pair, Preference, PreferenceSource
 from storage import service
 from storage.ingest import import_files
@@ -68,7 +68,7 @@ def looped_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from contextlib import redirect_stdout
 
     from tui.cli import main
-    from tui.jobs import build_demo
+    from tui.rollout_jobs import build_demo
 
     ws = Workspace.create(tmp_path_factory.mktemp("loop") / "ws")
     build_demo(ws, rollouts_per_task=2, branch_points_per_task=1, branch_n=1)

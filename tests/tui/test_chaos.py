@@ -8,7 +8,7 @@ import textwrap
 import threading
 import time
 
-from core import synthetic
+from bench import synthetic
 from core.schema import PreferenceSource
 from storage.store import Store
 from tests.tui.conftest import accept_automatically, build_train_workspace

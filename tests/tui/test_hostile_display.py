@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from core import synthetic
+from bench import synthetic
 from storage import browse, evals, runs, service
 from storage.jobs import FAILED, FINISHED
 from storage.workspace import Workspace
 from tui import cli
 from tui.app import make_app
-from tui.cli import SafeConsole, main
-from tui.commands import data, evaluate, rollout, tasks, train, workspace
+from tui.cli import common, data, evaluate, main, rollout, tasks, train, workspace
+from tui.cli.common import SafeConsole
 from tui.screens.eval_compare import EvalCompareScreen
 from tui.screens.eval_drill import EvalDrillScreen
 from tui.screens.evaluate import EvalScreen
@@ -165,7 +165,7 @@ def cli_output(
         )
         for name, stream in streams.items()
     }
-    for module in (cli, data, evaluate, rollout, tasks, train, workspace):
+    for module in (cli, common, data, evaluate, rollout, tasks, train, workspace):
         for name, console in consoles.items():
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, console)

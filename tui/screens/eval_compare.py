@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui.screens.evaluate import fill_modes
+from tui.widgets.modes_table import fill_modes
 from tui.widgets.plain import markup_safe
 
 

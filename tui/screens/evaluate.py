@@ -16,7 +16,6 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
-from core.evaluate.compare import adjusted_p
 from core.text import visible
 from storage import evals, runs
 from storage.jobs import FINISHED, QUEUED, RUNNING
@@ -24,43 +23,8 @@ from storage.store import Store
 from storage.workspace import Workspace
 from tui.screens.polling import PollsWhileShown
 from tui.widgets.confirm import CONFIRM_S, PressTwice
+from tui.widgets.modes_table import PASS_ROWS, fill_modes
 from tui.widgets.plain import markup_safe, plain
-
-VERDICT_STYLE = {"better": "green", "worse": "bold red", "unchanged": "dim"}
-MODE_COLUMNS = ("mode", "before", "after", "diff", "95% CI", "Holm p", "verdict")
-"""The p shown is the one the verdict used: Holm-adjusted for modes, the summary rows' own p."""
-PASS_ROWS = ("tests pass", "own tests pass")
-"""Rows that are outcomes, not flags: there are no flagged rollouts to drill down to."""
-
-
-def mode_rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Modes that occur on either side first (most changed first), then the summary rows."""
-    modes = sorted(
-        result["modes"].items(),
-        key=lambda item: (-(item[1]["before"] + item[1]["after"] > 0), -abs(item[1]["diff"])),
-    )
-    own = [(PASS_ROWS[1], result["pass_rate_own_tests"])] if "pass_rate_own_tests" in result else []
-    return [*modes, ("overall", result["overall"]), (PASS_ROWS[0], result["pass_rate"]), *own]
-
-
-def fill_modes(table: DataTable[Any], result: dict[str, Any]) -> list[str]:
-    """Fill a modes table; returns the row keys (mode ids) in order."""
-    table.clear(columns=True)
-    table.add_columns(*MODE_COLUMNS)
-    keys = []
-    for name, entry in mode_rows(result):
-        lo, hi = entry["ci_diff"]
-        table.add_row(
-            plain(name),
-            f"{entry['before']:6.1%}",
-            f"{entry['after']:6.1%}",
-            f"{entry['diff'] * 100:+5.1f}pp",
-            f"[{lo * 100:+.0f},{hi * 100:+.0f}]",
-            f"{adjusted_p(entry):.2g}",
-            Text(entry["verdict"], style=VERDICT_STYLE[entry["verdict"]]),
-        )
-        keys.append(name)
-    return keys
 
 
 class EvalScreen(PollsWhileShown, Screen[None]):
@@ -246,15 +210,13 @@ class EvalScreen(PollsWhileShown, Screen[None]):
             self.refresh_evals()
 
     def action_cancel_eval(self) -> None:
-        from tui.commands.evaluate import cancel_eval
-
         row = self.selected
         if row is not None and not self._cancel.confirmed(row["id"]):
             why = f"press c again within {CONFIRM_S:.0f} s to cancel evaluation {row['id']}"
             self.notify(why, severity="warning")
         elif row is not None:
             try:
-                self.notify(cancel_eval(self.store, row["id"]))
+                self.notify(evals.cancel_eval(self.store, row["id"]))
             except Exception as exc:  # it ended in between
                 self.notify(str(exc), severity="warning")
 

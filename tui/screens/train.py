@@ -300,8 +300,6 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         self.app.call_from_thread(self.refresh_runs, run_id)
 
     def action_cancel_run(self) -> None:
-        from tui.commands.train import cancel_run
-
         row = self.selected
         if row is None:
             return
@@ -311,7 +309,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
             )
             return
         try:
-            self.notify(cancel_run(self.store, row["id"]))
+            self.notify(runs.cancel_run(self.store, row["id"]))
         except Exception as exc:  # a run that ended in between: say so, change nothing
             self.notify(str(exc), severity="warning")
 

@@ -9,9 +9,9 @@ import pytest
 
 from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch, call_key, plan, replay
 from core.agent.env import TaskEnv
-from core.agent.policy import Turn
+from core.agent.policies.base import Turn
+from core.agent.policies.scored import distinguishing_means
 from core.agent.runner import Job, run_rollout
-from core.agent.scored import distinguishing_means
 from core.config import PolicyConfig, RolloutConfig
 from core.export import preference_row
 from core.prefix import divergence
@@ -105,7 +105,7 @@ def test_no_runnable_task_or_no_such_step_is_refused(task_repo, parent):
 def test_scored_alternatives_are_distinct_and_never_the_excluded_action(task_repo, tiny_model_dir):
     from core.agent.branch import call_key
     from core.agent.model import load_model
-    from core.agent.scored import ScoredPolicy
+    from core.agent.policies.scored import ScoredPolicy
 
     task, repo = task_repo
     policy = ScoredPolicy(load_model(tiny_model_dir, None, "cpu"), PolicyConfig())
@@ -145,7 +145,7 @@ def test_planning_spreads_branches_over_lessons_and_states():
 
 def test_a_branch_at_a_flag_tries_its_remedy_first(task_repo, tiny_model_dir):
     from core.agent.model import load_model
-    from core.agent.scored import ScoredPolicy
+    from core.agent.policies.scored import ScoredPolicy
     from core.remedies import remedy
 
     task, repo = task_repo

@@ -10,7 +10,7 @@ import pytest
 
 import core.agent.env as env_module
 from core.agent.env import TaskEnv
-from core.agent.policy import Turn
+from core.agent.policies.base import Turn
 from core.agent.runner import Job, run_rollout
 from core.config import PolicyConfig, RolloutConfig
 from core.schema import Candidate, CandidateKind, Step, Task, ToolCall
