@@ -59,14 +59,14 @@ def main() -> None:
         if result.returncode != 0:
             raise SystemExit(f"eval failed:\n{result.stderr[-2000:]}")
         with Workspace.open(root).store() as store:
-            row = evals.get_eval(store, eval_id) or {}
+            row = evals.get_eval(store, eval_id)
             durations = [
                 r[0]
                 for r in store.db.execute("SELECT duration_s FROM rollouts WHERE eval_id = ?", [eval_id])
                 if r[0] is not None
             ]
         total = len(durations)
-        tasks = len(row["config"]["tasks"])
+        tasks = len(row.config.tasks) if row else 0
         print(f"evaluation {eval_id}: {tasks} tasks x {args.n} rollouts x 2 models = {total} rollouts")
         print(f"wall time (whole command, both models loaded) {wall:.1f} s  (floor 180 s)")
         print(f"rollouts/s {total / wall:.2f}; rollout duration median {statistics.median(durations):.2f} s")

@@ -69,9 +69,9 @@ def measure(ws: Workspace, name: str, overrides: list[str]) -> dict[str, float]:
     if result.returncode != 0:
         raise SystemExit(f"{name}: --train exited {result.returncode}\n{result.stderr[-2000:]}")
     with ws.store() as store:
-        row = runs.get_run(store, run_id) or {}
+        row = runs.get_run(store, run_id)
         tokens = max((v for _, v in runs.metric_series(store, run_id).get("num_tokens", [])), default=0.0)
-    final = row["final_metrics"]
+    final = row.final_metrics if row else {}
     runtime = final.get("train_runtime", wall)
     return {
         "wall_s": wall,

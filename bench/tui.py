@@ -14,9 +14,17 @@ driven on the same trajectory files in the same run: its first screen, next step
 trajectory (`L`), idle; the table ends with ours / peer. `--against TREE_OR_REV` measures an
 older tree too (a folder holding core/, storage/ and tui/, or a git revision), on a copy of the
 same workspace. Each side runs in a fresh process; `--rounds` alternates them so all sides see
-the same load; figures are medians over every round.
+the same load; figures are medians over every round. Every tree measured is byte-compiled first
+(`compileall`), as an installed package is: the inspector comes compiled from its wheel, and
+compiling our modules on import would be counted against the first screen.
 
-Run: `.venv/bin/python bench/tui.py [--sizes 1000,50000] [--rounds 2] [--against /tmp/old]`.
+After each next-pair key (and each of the inspector's keys) the bench waits as a person reading
+would (`READ_S`, then until no worker runs). Our labelling screen prepares the next pair in a
+worker thread during that time; the CPU spent while reading is printed on its own row
+("… while reading"), so what a key costs and what was moved off it are both in the table.
+
+Run: `.venv/bin/python bench/tui.py [--sizes 1000,50000] [--rounds 2] [--against HEAD]
+[--keep /tmp/bench-keep]` (`--keep`: each size's workspace built once and reused).
 The figures include what Textual's pilot costs per key on an idle app (printed as
 `harness`), and not the escape codes a real terminal is sent (headless, nothing is written).
 """
@@ -43,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS = 40
 PEER = "mini-swe-agent 2.4.6"
 HARNESS = "a key nothing is bound to"
+READ_S = 0.5  # a person reading the pair before the next key (the app prepares after 0.3 s)
 Samples = dict[str, list[float]]
 
 
@@ -122,13 +131,26 @@ class Meter:
         self.samples[figure].append(time.process_time() - cpu0)
         self.samples[f"{figure}/wall"].append(time.perf_counter() - wall0)
 
-    async def key(self, figure: str | None, key: str) -> None:
-        """Press `key` and wait until the app is idle and its screen drawn; `figure`: record it."""
+    async def key(self, figure: str | None, key: str, read: bool = False) -> None:
+        """Press `key` and wait until the app is idle and its screen drawn; `figure`: record it.
+        `read`: then wait as a person reading the screen would, its CPU recorded apart."""
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await self.pilot.press(key)
         await self.pilot.pause()
         if figure is not None:
             self.add(figure, cpu0, wall0)
+        if read:
+            await self.read(figure)
+
+    async def read(self, figure: str | None) -> None:
+        """READ_S of reading, and as long as a worker still runs: CPU in `{figure}/background`."""
+        cpu0 = time.process_time()
+        await asyncio.sleep(READ_S)
+        while any(worker.is_running for worker in self.pilot.app.workers):
+            await asyncio.sleep(0.01)
+        await self.pilot.pause()
+        if figure is not None:
+            self.samples[f"{figure}/background"].append(time.process_time() - cpu0)
 
     async def idle(self, figure: str, seconds: float) -> None:
         """The share of a core the app uses while nothing is pressed (a sample in %)."""
@@ -148,9 +170,10 @@ async def measure_ours(args: argparse.Namespace) -> Samples:
         meter = Meter(pilot)
         await pilot.pause()
         meter.add("first screen", cpu0, wall0)
+        await meter.read("first screen")
         for key, figure in (("1", "next pair (1)"), ("space", "next pair (space)")):
             for _ in range(args.presses):
-                await meter.key(figure, key)
+                await meter.key(figure, key, read=True)
         for number in range(args.opens):
             await meter.key("side full-screen (o)", "o")
             if number == 0:
@@ -185,13 +208,14 @@ async def measure_peer(args: argparse.Namespace) -> Samples:
         meter = Meter(pilot)
         await pilot.pause()
         meter.add("first screen", cpu0, wall0)
+        await meter.read("first screen")
         await meter.idle("inspector", args.idle_s)
         for _ in range(args.presses):
             if app.i_step >= app.n_steps - 1:
                 await meter.key(None, "0")  # back to the first step, not measured
-            await meter.key("next step (l)", "l")
+            await meter.key("next step (l)", "l", read=True)
         for _ in range(args.presses):
-            await meter.key("next trajectory (L)", "L")
+            await meter.key("next trajectory (L)", "L", read=True)
     return meter.samples
 
 
@@ -289,6 +313,11 @@ ROWS = [
 IDLE = ["labelling", "rollout detail", "rollout list", "training runs", "evaluations"]
 
 
+def background(samples: Samples, figure: str | None) -> str:
+    cpu = median(samples, f"{figure}/background")
+    return "–" if cpu is None else f"{cpu * 1000:.1f}"
+
+
 def cell(samples: Samples, figure: str | None) -> str:
     cpu, wall = median(samples, figure), median(samples, f"{figure}/wall")
     return "–" if cpu is None or wall is None else f"{cpu * 1000:.1f} ({wall * 1000:.0f})"
@@ -310,6 +339,11 @@ def report(sides: dict[str, Samples], peer: Samples | None, harness: Samples) ->
             ratio = f"{mine / other:.2f} (vs {theirs})" if mine is not None and other else "–"
             row += [cell(peer, theirs) + (f" {theirs}" if theirs else ""), ratio]
         print("| " + " | ".join(row) + " |")
+        if any(f"{figure}/background" in sides[name] for name in names):
+            row = ["… then while reading, CPU ms", *(background(sides[name], figure) for name in names)]
+            if peer is not None:
+                row += [background(peer, theirs), "–"]
+            print("| " + " | ".join(row) + " |")
     for screen in IDLE:
         row = [f"idle on the {screen}, % of a core", *(percent(sides[name], screen) for name in names)]
         if peer is not None:
@@ -342,6 +376,7 @@ def main() -> None:
     parser.add_argument("--against", metavar="TREE_OR_REV", help="an older tree, measured side by side")
     parser.add_argument("--no-peer", action="store_true", help="skip mini-swe-agent's inspector")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", metavar="DIR", help="keep each size's workspace in DIR, reuse it next time")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--tree", default=str(ROOT), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -383,18 +418,37 @@ def measure_size(
 ) -> float:
     """Build the workspace of `count` rollouts, measure every side, print the table; our median
     CPU per next pair (`1`)."""
-    scratch.mkdir(parents=True)
     start = time.perf_counter()
-    paths = write_trajectories(scratch / "trajs", count, args.seed, int(args.observation_kb * 1000))
+    if args.keep:  # built once per size, seed and output size, and reused
+        scratch = Path(args.keep) / f"{count}-seed{args.seed}-{args.observation_kb:g}kb"
+    if (scratch / "built").exists():
+        from storage.workspace import Workspace
+
+        paths = sorted((scratch / "trajs").glob("*.traj.json"))
+        with Workspace.open(scratch / "ws").store() as store:
+            rollouts = store.scalar("SELECT count(*) FROM rollouts")
+            pairs = store.scalar("SELECT count(*) FROM pairs")
+        how = f"kept in {scratch}"
+    else:
+        scratch.mkdir(parents=True, exist_ok=bool(args.keep))
+        paths = write_trajectories(scratch / "trajs", count, args.seed, int(args.observation_kb * 1000))
+        rollouts, pairs = build_workspace(scratch / "ws", paths)
+        (scratch / "built").touch()
+        how = f"built in {time.perf_counter() - start:.0f} s"
     size_mb = sum(p.stat().st_size for p in paths) / 1e6
-    rollouts, pairs = build_workspace(scratch / "ws", paths)
     print(
         f"\n{count} mini-swe-agent trajectories of {STEPS} steps ({size_mb:.0f} MB): {rollouts} rollouts, "
-        f"{pairs} pairs, built in {time.perf_counter() - start:.0f} s; {args.size[0]}x{args.size[1]}, "
-        f"{args.rounds} round(s)"
+        f"{pairs} pairs, {how}; {args.size[0]}x{args.size[1]}, {args.rounds} round(s)"
     )
     if pairs <= args.presses:
         print(f"only {pairs} pairs for {args.presses} decisions: the last `1` presses find none to show")
+    for tree in {*trees.values(), ROOT}:  # as installed: byte-compiled (the inspector's wheel is)
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", "core", "storage", "tui", "bench"],
+            cwd=tree,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     sides: dict[str, Samples] = {name: defaultdict(list) for name in trees}
     peer_samples: Samples = defaultdict(list)
     harness: Samples = defaultdict(list)
@@ -411,7 +465,9 @@ def measure_size(
         for figure, values in run_child("harness", ROOT, args, scratch).items():
             harness[figure] += values
     report(sides, peer_samples if peer else None, harness)
-    shutil.rmtree(scratch)
+    shutil.rmtree(scratch / "ws-copy", ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(scratch)
     return median(sides["ours"], "next pair (1)") or 0.0
 
 

@@ -85,6 +85,12 @@ class MiningConfig(Section):
         "flagged step (most imports); their lesson's step is unknown: train them at trajectory "
         "granularity",
     )
+    balance_edits: bool = Field(
+        default=False,
+        description='a task\'s pairs say "not yet" to an edit (read first) no more often than "now" '
+        "(edit); see the README's demo results: it kept build 1's tuned model editing and made "
+        "build 0's edit unread",
+    )
 
 
 class ImportConfig(Section):

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 # SQLite stores 64-bit integers: a count or seed beyond them is refused where it is read, with
 # its field named, not at insert time where it would abort a whole import.
@@ -220,16 +220,82 @@ class Preference(Model):
     adjudicated: bool = False  # settles a pair the annotators disagreed on (kept beside their votes)
 
 
-class TrainRun(Model):
+class Job(BaseModel):
+    """What a training run and an evaluation share as background jobs (a row of `runs` or
+    `evals`): status, the process that runs it, its heartbeat, progress and error.
+
+    Stamps stay the ISO text they are stored as. `shown_status` is not stored: it is the status
+    to show, computed when the row is read (`lost` for a job whose process stopped beating).
+    Metrics may be NaN (a diverged loss), and a column a later version adds is ignored.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
     id: str
     status: str = "queued"
+    pid: int | None = None
+    pid_start: str | None = None  # the process's start time: a pid the system reused does not count
+    heartbeat: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    stage: str = ""
+    log_path: str | None = None
+    error: str | None = None
+    shown_status: str = ""
+
+
+class RunConfig(BaseModel):
+    """The settings a run trained with, recorded so it can be resumed exactly (`--resume`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    train: dict[str, JsonValue] = Field(default_factory=dict)  # core.config.TrainConfig, dumped
+    base_model: str = ""  # as the workspace stores paths (relative to its root where inside)
+
+
+class TrainRun(Job):
+    """A DPO run (a row of `runs`)."""
+
+    config: RunConfig = Field(default_factory=RunConfig)
     adapter_path: str | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
-    final_metrics: dict[str, float] = Field(default_factory=dict)
+    final_metrics: dict[str, int | float] = Field(default_factory=dict)  # as logged: 1 stays 1
+    dataset: dict[str, int | str] = Field(default_factory=dict)  # storage.training.Plan.counts
+    options: dict[str, JsonValue] = Field(default_factory=dict)  # core.train.run.speed_options
+    step: int = 0
+    max_steps: int = 0
 
 
-class EvalRun(Model):
-    id: str
+class EvalConfig(BaseModel):
+    """What an evaluation rolled out: tasks, rollouts per task, seeds, the two sides' policies.
+
+    A base side reused from an earlier evaluation names it in `before_from`.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    tasks: list[str] = Field(default_factory=list)
+    n: int | None = None
+    seed: int | None = None
+    base_model: str = ""
+    adapter: str | None = None
+    before_policy: str = ""
+    after_policy: str = ""
+    base_key: str | None = None
+    before_from: str | None = None
+
+    def side_policy(self, side: str) -> str:
+        return self.before_policy if side == "before" else self.after_policy
+
+
+class EvalRun(Job):
+    """An evaluation of a run's adapter against its base model (a row of `evals`).
+
+    `result` is the `eval --json` document (storage.evals.comparison), kept as the JSON it is
+    printed as; it is empty until the evaluation finishes, and in `list_evals`' light rows.
+    """
+
     run_id: str | None = None
-    status: str = "queued"
+    config: EvalConfig = Field(default_factory=EvalConfig)
     result: dict[str, Any] = Field(default_factory=dict)
+    done: int = 0
+    total: int = 0

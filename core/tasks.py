@@ -71,7 +71,9 @@ def _install(source: Path, tasks_dir: Path, task: Task, replace: bool, make_git:
         if not replace:
             raise TaskError(f"task {task.id} is already in the workspace ({target}); remove it first")
         shutil.rmtree(target)
-    shutil.copytree(source, target, symlinks=True)
+    # Bytecode caches are never part of a task: one left in the source (a test run there) would be
+    # copied with it, and a same-size edit within the second it was written would run the old code.
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     if make_git:
         commit_all(target / "repo", "The task's starting state")
     workspace = tasks_dir.parent

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,59 +23,38 @@ import git
 from core.checks import REGISTRY
 from core.config import Config, PolicyConfig
 from core.evaluate.compare import compare
-from core.schema import Task
-from storage.jobs import FINISHED, QUEUED, decode_job, start_job, stop_job, update_job
-from storage.rows import now
-from storage.runs import RUN_ID
+from core.schema import EvalConfig, EvalRun, Task
+from storage.jobs import FINISHED, JobTable
 from storage.store import Store
 
 SIDES = ("before", "after")
 POLICY_ERROR = "policy_error"  # a rollout's exit status when the model could not answer
-JSON_COLUMNS = ("config", "result")
+EVALS = JobTable("evals", EvalRun, ("config", "result"), "evaluation")
+LIST_COLUMNS = (
+    "id, run_id, status, pid, pid_start, heartbeat, stage, done, total, config, log_path, error, created_at"
+)
 
 
-def next_eval_id(store: Store) -> str:
-    numbers = [
-        int(m.group(1))
-        for (eid,) in store.db.execute("SELECT id FROM evals")
-        if (m := re.match(r"eval-(\d+)$", eid))
-    ]
-    return f"eval-{max(numbers, default=0) + 1}"
-
-
-def create_eval(store: Store, run_id: str | None, config: dict[str, Any], eval_id: str | None = None) -> str:
-    with store.write():
-        eval_id = eval_id or next_eval_id(store)
-        if not RUN_ID.match(eval_id):
-            raise ValueError(f"evaluation id {eval_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
-        if store.scalar("SELECT count(*) FROM evals WHERE id = ?", [eval_id]):
-            raise ValueError(f"an evaluation named {eval_id} already exists")
-        store.db.execute(
-            "INSERT INTO evals (id, run_id, status, created_at, heartbeat, config) VALUES (?, ?, ?, ?, ?, ?)",
-            [eval_id, run_id, QUEUED, now(), now(), json.dumps(config)],
-        )
-    return eval_id
+def create_eval(
+    store: Store, run_id: str | None, config: EvalConfig | None = None, eval_id: str | None = None
+) -> str:
+    return EVALS.create(store, eval_id, run_id=run_id, config=config or EvalConfig())
 
 
 def update_eval(store: Store, eval_id: str, **fields: Any) -> None:
-    update_job(store, "evals", eval_id, JSON_COLUMNS, **fields)
+    EVALS.update(store, eval_id, **fields)
 
 
 def start_eval(store: Store, eval_id: str, pid: int) -> None:
-    start_job(store, "evals", eval_id, JSON_COLUMNS, pid)
+    EVALS.start(store, eval_id, pid)
 
 
 def end_eval(store: Store, eval_id: str, status: str, **fields: Any) -> None:
-    update_eval(store, eval_id, status=status, finished_at=now(), **fields)
+    EVALS.end(store, eval_id, status, **fields)
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    return decode_job(row, JSON_COLUMNS)
-
-
-def get_eval(store: Store, eval_id: str) -> dict[str, Any] | None:
-    row = next(store.db.query("SELECT * FROM evals WHERE id = ?", [eval_id]), None)
-    return _decode(row) if row else None
+def get_eval(store: Store, eval_id: str) -> EvalRun | None:
+    return EVALS.get(store, eval_id)
 
 
 def cancel_eval(store: Store, eval_id: str) -> str:
@@ -84,28 +62,19 @@ def cancel_eval(store: Store, eval_id: str) -> str:
 
     ValueError for an evaluation that is not there or not running.
     """
-    pid = stop_job(get_eval(store, eval_id), f"evaluation {eval_id}")
+    pid = EVALS.stop(store, eval_id)
     return f"asked evaluation {eval_id} (pid {pid}) to stop"
 
 
-def list_evals(store: Store) -> list[dict[str, Any]]:
+def list_evals(store: Store) -> list[EvalRun]:
     """Newest first, without their results (`get_eval` has them): a list refreshed every second
     must not parse every past comparison."""
-    columns = "id, run_id, status, pid, pid_start, heartbeat, stage, done, total, config, log_path, error"
-    columns += ", created_at"
-    return [
-        _decode({**r, "result": None})
-        for r in store.db.query(f"SELECT {columns} FROM evals ORDER BY created_at DESC, id DESC")
-    ]
+    return EVALS.list(store, LIST_COLUMNS)
 
 
-def side_policy(config: dict[str, Any], side: str) -> str:
-    return str(config[f"{side}_policy"])
-
-
-def side_eval(eval_id: str, config: dict[str, Any], side: str) -> str:
+def side_eval(evaluation: EvalRun, side: str) -> str:
     """The evaluation a side's rollouts are stored under: a reused base side stays in the one that ran it."""
-    return str(config.get("before_from") or eval_id) if side == "before" else eval_id
+    return (evaluation.config.before_from or evaluation.id) if side == "before" else evaluation.id
 
 
 def base_key(
@@ -140,24 +109,23 @@ def base_key(
     return hashlib.blake2b(json.dumps(material, sort_keys=True).encode(), digest_size=12).hexdigest()
 
 
-def reusable_before(store: Store, key: str, expected: int) -> dict[str, str] | None:
-    """`before_from` and `before_policy` of the newest finished evaluation with this `base_key`
+def reusable_before(store: Store, key: str, expected: int) -> tuple[str, str] | None:
+    """(`before_from`, `before_policy`) of the newest finished evaluation with this `base_key`
     whose base side is complete (`expected` rollouts) and free of policy errors; else None."""
     for row in store.db.query(
         "SELECT * FROM evals WHERE status = ? AND json_extract(config, '$.base_key') = ?"
         " ORDER BY created_at DESC, id DESC",
         [FINISHED, key],
     ):
-        found = _decode(row)
-        config, result = found["config"], found["result"]
-        if result.get("policy_errors", {}).get("before"):
+        found = EVALS.decode(row)
+        if found.result.get("policy_errors", {}).get("before"):
             continue
-        source, policy = side_eval(found["id"], config, "before"), side_policy(config, "before")
+        source, policy = side_eval(found, "before"), found.config.before_policy
         stored = store.scalar(
             "SELECT count(*) FROM rollouts WHERE eval_id = ? AND policy = ?", [source, policy]
         )
         if stored == expected:
-            return {"before_from": source, "before_policy": policy}
+            return source, policy
     return None
 
 
@@ -166,12 +134,12 @@ def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) ->
     row = get_eval(store, eval_id)
     if row is None:
         raise ValueError(f"no evaluation {eval_id}")
-    policy = side_policy(row["config"], side)
+    policy = row.config.side_policy(side)
     out = []
     for r in store.db.query(
         "SELECT id, task_id, seed, flags, tests_passed, tests_passed_own, n_steps, diff_lines, score,"
         " exit_status FROM rollouts WHERE eval_id = ? AND policy = ? ORDER BY task_id, seed",
-        [side_eval(eval_id, row["config"], side), policy],
+        [side_eval(row, side), policy],
     ):
         r["flags"] = r["flags"].split() if r["flags"] else []
         if mode is None or mode in r["flags"] or (mode == "overall" and r["flags"]):
@@ -205,15 +173,15 @@ def comparison(
                 f"{count} of {result['n'][side]} {side} rollouts ended in a policy error (the model was "
                 "unreachable or failed): their flags say nothing about behaviour",
             )
-    config = row["config"]
+    config = row.config
     return {
         "eval_id": eval_id,
-        "run_id": row["run_id"],
-        "tasks": config.get("tasks", []),
-        "n_per_task": config.get("n"),
-        "seed": config.get("seed"),
-        "policies": {side: side_policy(config, side) for side in SIDES},
-        "reused_before_from": config.get("before_from"),
+        "run_id": row.run_id,
+        "tasks": config.tasks,
+        "n_per_task": config.n,
+        "seed": config.seed,
+        "policies": {side: config.side_policy(side) for side in SIDES},
+        "reused_before_from": config.before_from,
         "policy_errors": errors,
         **result,
     }

@@ -92,6 +92,25 @@ _UNSETTLED = (
     " AND a.decision != 'skip')"
 )
 
+# Per task: its pairs, those done for this annotator, and those still open that they skipped. A
+# pair is open while no automatic decision settled it, this annotator has not decided it (a skip
+# is none) and fewer annotators voted on it than it is offered to.
+_PROGRESS = (
+    "SELECT task_id, count(*), sum(NOT open), sum(open AND seen) FROM (SELECT p.task_id,"
+    " m.pair_id IS NOT NULL AS seen, (a.pair_id IS NULL AND coalesce(m.decision, 'skip') = 'skip'"
+    " AND coalesce(v.votes, 0) < {target}) AS open FROM pairs p"
+    " LEFT JOIN (SELECT pair_id, count(*) AS votes FROM preferences WHERE source = 'human'"
+    " AND adjudicated = 0 AND decision != 'skip' GROUP BY pair_id) v ON v.pair_id = p.id"
+    " LEFT JOIN (SELECT DISTINCT pair_id FROM preferences WHERE source = 'auto' AND decision != 'skip')"
+    " a ON a.pair_id = p.id"
+    " LEFT JOIN preferences m ON m.pair_id = p.id AND m.source = 'human' AND m.annotator = ?"
+    " AND m.adjudicated = 0) GROUP BY task_id ORDER BY task_id"
+)
+_OWN = (
+    "SELECT count(*) FROM preferences WHERE source = 'human' AND annotator = ? AND adjudicated = 0"
+    " AND decision != 'skip'"
+)
+
 
 @dataclass
 class LabelSession:
@@ -103,18 +122,28 @@ class LabelSession:
     annotator: str = field(default_factory=annotator_name)  # whose queue, decisions and undo
     overlap: int = 1  # [label] overlap: annotators a pair is offered to
     overlap_fraction: float = 1.0  # [label] overlap_fraction: the share of pairs offered to `overlap`
+    # progress() counts, and the database's state they were counted at
+    _counted: tuple[tuple[object, ...], tuple[dict[str, tuple[int, int]], int, int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def who(self) -> str:
+        """Who is deciding, as the labelling screen's progress line says it."""
+        return self.annotator
 
     def target(self, pair_key: str) -> int:
         """How many annotators' decisions the pair with this key needs."""
         return overlap_target(pair_key, self.overlap, self.overlap_fraction)
 
-    def next_pending(self) -> Pair | None:
+    def next_pending(self, after: int | None = None) -> Pair | None:
         """The pair to show next. First those this annotator has not seen, task by task (where a
         restart resumes); when none is left, the ones they skipped, oldest skip first. Only pairs
         that still need a decision: fewer annotators decided them than they are offered to, and
         no automatic decision settled them. A pair whose decision is still on its way to the
-        database is not offered again, unless that decision is a skip and nothing else is left."""
-        waiting = sorted(self.writer.pending_pairs()) if self.writer else []
+        database is not offered again, unless that decision is a skip and nothing else is left.
+        `after`: the pair shown now, as if decided (what comes next, to prepare it)."""
+        waiting = sorted({*(self.writer.pending_pairs() if self.writer else ()), *([after] if after else [])})
         not_waiting = f" AND p.id NOT IN ({', '.join('?' * len(waiting))})" if waiting else ""
         unseen = (
             f"SELECT p.*, {_VOTES} AS votes FROM pairs p WHERE {_UNSETTLED} AND NOT EXISTS (SELECT 1"
@@ -220,49 +249,119 @@ class LabelSession:
 
     def progress(self) -> Progress:
         """This annotator's way through the pool: a pair is done once they decided it (a skip is
-        none), or it has all the decisions it needs; skipped ones count as remaining."""
-        db = self.store.db
-        votes = dict(
-            db.execute(
-                "SELECT pair_id, count(*) FROM preferences WHERE source = 'human' AND adjudicated = 0"
-                " AND decision != 'skip' GROUP BY pair_id"
-            ).fetchall()
-        )
-        settled = {
-            pair_id
-            for (pair_id,) in db.execute(
-                "SELECT pair_id FROM preferences WHERE source = 'auto' AND decision != 'skip'"
-            )
-        }
-        mine = dict(
-            db.execute(
-                "SELECT pair_id, decision FROM preferences WHERE source = 'human' AND annotator = ?"
-                " AND adjudicated = 0",
-                [self.annotator],
-            ).fetchall()
-        )
-        counts: dict[str, list[int]] = {}
-        skipped = 0
-        for pair_id, task_id, key in db.execute("SELECT id, task_id, pair_key FROM pairs ORDER BY task_id"):
-            task = counts.setdefault(task_id, [0, 0])
-            task[1] += 1
-            still_open = (
-                pair_id not in settled
-                and mine.get(pair_id, "skip") == "skip"
-                and votes.get(pair_id, 0) < self.target(key)
-            )
-            if still_open:
-                skipped += pair_id in mine
-            else:
-                task[0] += 1
-        by_task = {task_id: (done, total) for task_id, (done, total) in counts.items()}
+        none), or it has all the decisions it needs; skipped ones count as remaining. Counted
+        in SQL, and again only once the database changed (a key that decides draws the progress
+        twice: as it hands the decision over, and once the decision is stored)."""
+        conn = self.store.db.conn
+        version: tuple[object, ...] = (self.store.scalar("PRAGMA data_version"), conn.total_changes)
+        version += (self.annotator, self.overlap, self.overlap_fraction)
+        if self._counted is None or self._counted[0] != version:
+            params: list[object] = [self.annotator]
+            if self.overlap > 1 and 0 < self.overlap_fraction < 1:  # a pair's target is its hash's
+                conn.create_function("agentpref_target", 1, self.target, deterministic=True)
+                sql = _PROGRESS.format(target="agentpref_target(p.pair_key)")
+            else:  # the same for every pair
+                sql, params = _PROGRESS.format(target="?"), [self.target(""), *params]
+            by_task: dict[str, tuple[int, int]] = {}
+            skipped = 0
+            for task_id, total, done, skips in conn.execute(sql, params):
+                by_task[task_id] = (done, total)
+                skipped += skips
+            own = self.store.scalar(_OWN, [self.annotator])
+            self._counted = version, (by_task, skipped, own)
+        by_task, skipped, own = self._counted[1]
         done = sum(d for d, _ in by_task.values())
         total = sum(t for _, t in by_task.values())
         return Progress(
             done=done,
             remaining=total - done,
-            by_task=by_task,
+            by_task=dict(by_task),
             pending=self.writer.pending if self.writer else 0,
             skipped=skipped,
-            own=sum(decision != "skip" for decision in mine.values()),
+            own=own,
+        )
+
+
+@dataclass
+class AdjudicationSession(LabelSession):
+    """One annotator settling a given queue of pairs (conflicts, or the pairs where people
+    overruled a check): the labelling screen drives it as it drives a `LabelSession`, with the
+    same writer, but every decision is recorded as adjudicated, and undo is this queue's own.
+
+    A pair leaves the queue once someone's adjudication of it is stored (or on its way there).
+    An adjudication is a decision, never a skip: a skip here stores nothing and moves the pair
+    after the others, for this session only.
+    """
+
+    queue: list[int] = field(default_factory=list)  # pair ids, in the order to show them
+    skipped: list[int] = field(default_factory=list)  # of the queue, oldest skip first
+
+    @property
+    def who(self) -> str:
+        return f"{self.annotator} adjudicating"
+
+    def _settled(self) -> set[int]:
+        if not self.queue:
+            return set()
+        marks = ", ".join("?" * len(self.queue))
+        found = self.store.db.execute(
+            f"SELECT DISTINCT pair_id FROM preferences WHERE pair_id IN ({marks}) AND source = 'human'"
+            " AND adjudicated = 1 AND decision != 'skip'",
+            self.queue,
+        )
+        waiting = self.writer.pending_pairs() if self.writer else set()
+        return {pair_id for (pair_id,) in found} | waiting | {p.pair_id for p in self.history}
+
+    def next_pending(self, after: int | None = None) -> Pair | None:
+        """The first pair of the queue nobody adjudicated yet, skipped ones last; `after`: the
+        pair shown now, as if decided (what comes next, to prepare it)."""
+        settled = self._settled() | ({after} if after else set())
+        later = [pair_id for pair_id in self.skipped if pair_id not in settled]
+        first = [pair_id for pair_id in self.queue if pair_id not in settled and pair_id not in later]
+        for pair_id in [*first, *later]:
+            pair = self.store.pair(pair_id)
+            if pair is not None:
+                return pair
+        return None
+
+    def next_conflict(self) -> Pair | None:
+        return self.next_pending()
+
+    def decide(
+        self,
+        shown: ShownPair,
+        decision: str,
+        tags: list[str] | None = None,
+        note: str = "",
+        blind: bool | None = None,
+        adjudicated: bool = True,
+    ) -> Preference:
+        pair_id = shown.pair.id or 0
+        self.skipped = [p for p in self.skipped if p != pair_id]
+        if decision == Decision.SKIP.value:
+            self.skipped.append(pair_id)
+            return Preference(pair_id=pair_id, decision=Decision.SKIP, annotator=self.annotator)  # not stored
+        return super().decide(shown, decision, tags, note, blind, adjudicated=True)
+
+    def progress(self) -> Progress:
+        settled = self._settled() & set(self.queue)
+        tasks: dict[int, str] = {}
+        if self.queue:
+            marks = ", ".join("?" * len(self.queue))
+            tasks = dict(
+                self.store.db.execute(f"SELECT id, task_id FROM pairs WHERE id IN ({marks})", self.queue)
+            )
+        by_task: dict[str, list[int]] = {}
+        for pair_id in dict.fromkeys(self.queue):
+            counts = by_task.setdefault(tasks.get(pair_id, ""), [0, 0])
+            counts[0] += pair_id in settled
+            counts[1] += 1
+        total = len(set(self.queue))
+        return Progress(
+            done=len(settled),
+            remaining=total - len(settled),
+            by_task={task: (done, of) for task, (done, of) in by_task.items()},
+            pending=self.writer.pending if self.writer else 0,
+            skipped=len(set(self.skipped) - settled),
+            own=len(self.history),
         )

@@ -6,53 +6,34 @@ Every write is its own short transaction so the two never hold each other up.
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
-from storage.jobs import QUEUED, decode_job, start_job, stop_job, update_job
+from core.schema import RunConfig, TrainRun
+from storage.jobs import JOB_ID, JobTable
 from storage.rows import now
 from storage.store import Store
 
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-JSON_COLUMNS = ("config", "final_metrics", "dataset", "options")
+RUN_ID = JOB_ID
+RUNS = JobTable("runs", TrainRun, ("config", "final_metrics", "dataset", "options"), "run")
 
 
-def next_run_id(store: Store) -> str:
-    numbers = [
-        int(m.group(1))
-        for (rid,) in store.db.execute("SELECT id FROM runs")
-        if (m := re.match(r"run-(\d+)$", rid))
-    ]
-    return f"run-{max(numbers, default=0) + 1}"
-
-
-def create_run(store: Store, config: dict[str, Any], run_id: str | None = None, log_path: str = "") -> str:
+def create_run(
+    store: Store, config: RunConfig | None = None, run_id: str | None = None, log_path: str = ""
+) -> str:
     """A `queued` row; the id is `run-N` unless given (it names the folder under runs/)."""
-    with store.write():
-        run_id = run_id or next_run_id(store)
-        if not RUN_ID.match(run_id):
-            raise ValueError(f"run id {run_id!r}: use letters, digits, '.', '_' or '-' (at most 64)")
-        if store.scalar("SELECT count(*) FROM runs WHERE id = ?", [run_id]):
-            raise ValueError(f"a run named {run_id} already exists")
-        store.db.execute(
-            "INSERT INTO runs (id, status, created_at, heartbeat, config, log_path)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, QUEUED, now(), now(), json.dumps(config), log_path or None],
-        )
-    return run_id
+    return RUNS.create(store, run_id, config=config or RunConfig(), log_path=log_path or None)
 
 
 def update_run(store: Store, run_id: str, **fields: Any) -> None:
-    update_job(store, "runs", run_id, JSON_COLUMNS, **fields)
+    RUNS.update(store, run_id, **fields)
 
 
 def start_run(store: Store, run_id: str, pid: int) -> None:
-    start_job(store, "runs", run_id, JSON_COLUMNS, pid)
+    RUNS.start(store, run_id, pid)
 
 
 def end_run(store: Store, run_id: str, status: str, **fields: Any) -> None:
-    update_run(store, run_id, status=status, finished_at=now(), **fields)
+    RUNS.end(store, run_id, status, **fields)
 
 
 def record_metrics(
@@ -82,13 +63,8 @@ def forget_metrics_after(store: Store, run_id: str, step: int) -> None:
         store.db.execute("UPDATE runs SET step = ? WHERE id = ?", [step, run_id])
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    return decode_job(row, JSON_COLUMNS)
-
-
-def get_run(store: Store, run_id: str) -> dict[str, Any] | None:
-    row = next(store.db.query("SELECT * FROM runs WHERE id = ?", [run_id]), None)
-    return _decode(row) if row else None
+def get_run(store: Store, run_id: str) -> TrainRun | None:
+    return RUNS.get(store, run_id)
 
 
 def cancel_run(store: Store, run_id: str) -> str:
@@ -96,23 +72,23 @@ def cancel_run(store: Store, run_id: str) -> str:
 
     ValueError for a run that is not there or not running (the CLI's bad input, a screen's warning).
     """
-    pid = stop_job(get_run(store, run_id), f"run {run_id}")
+    pid = RUNS.stop(store, run_id)
     return f"asked run {run_id} (pid {pid}) to stop; it saves a checkpoint first"
 
 
-def list_runs(store: Store) -> list[dict[str, Any]]:
+def list_runs(store: Store) -> list[TrainRun]:
     """Newest first, each with `shown_status` (`lost` where the process stopped beating)."""
-    return [_decode(r) for r in store.db.query("SELECT * FROM runs ORDER BY created_at DESC, id DESC")]
+    return RUNS.list(store)
 
 
-def latest_finished(store: Store) -> dict[str, Any] | None:
+def latest_finished(store: Store) -> TrainRun | None:
     row = next(
         store.db.query(
             "SELECT * FROM runs WHERE status = 'finished' ORDER BY finished_at DESC, created_at DESC LIMIT 1"
         ),
         None,
     )
-    return _decode(row) if row else None
+    return RUNS.decode(row) if row else None
 
 
 def metric_series(

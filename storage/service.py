@@ -13,6 +13,7 @@ from typing import Any
 
 from core.actions import classify
 from core.agent.branch import BranchPoint, fix_due, fixing_edit, plan
+from core.agreement.labels import LabelPolicy
 from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
@@ -29,8 +30,9 @@ from core.schema import (
     Task,
     ToolCall,
 )
+from storage.agreement import annotator_counts
+from storage.evals import EVALS
 from storage.ingest import load_checks
-from storage.jobs import shown_status
 from storage.runs import list_runs
 from storage.store import Store
 
@@ -172,15 +174,18 @@ def dataset_rows(
     human_only: bool = False,
     result: ExportResult | None = None,
     max_observation_chars: int = 0,
+    policy: LabelPolicy = LabelPolicy.MAJORITY,
 ) -> Iterator[dict[str, Any]]:
-    """TRL rows for every decided preference (ties and skips are not pairs).
+    """TRL rows for every decided preference (ties and skips are not pairs). Of several
+    annotators' decisions on a pair, the one `policy` (`[train] label_policy`) picks; pairs it
+    drops for disagreement are left out.
 
     Observations are cut to `max_observation_chars` as the policy's prompt cuts them, so the
     model is trained on what it will see.
     """
     result = result if result is not None else ExportResult()
     tasks = {t.id: t for t in store.tasks()}
-    for pref in store.effective_preferences():
+    for pref in store.effective_preferences(policy):
         if pref.decision is not Decision.PREFER or (human_only and pref.source is not PreferenceSource.HUMAN):
             continue
         pair = store.pair(pref.pair_id)
@@ -231,12 +236,17 @@ def _lessons(pair: Pair, chosen: Rollout, rejected: Rollout, task: Task | None) 
 
 
 def export_dataset(
-    store: Store, out: Path, granularity: Granularity, human_only: bool = False
+    store: Store,
+    out: Path,
+    granularity: Granularity,
+    human_only: bool = False,
+    policy: LabelPolicy = LabelPolicy.MAJORITY,
 ) -> ExportResult:
+    """`policy`: the caller passes the workspace's `[train] label_policy`."""
     result = ExportResult()
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        for row in dataset_rows(store, granularity, human_only, result):
+        for row in dataset_rows(store, granularity, human_only, result, policy=policy):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if result.rows:
         tmp.replace(out)
@@ -280,16 +290,20 @@ def status(store: Store) -> dict[str, Any]:
         ),
         "preferences": {"human": by_source.get("human", 0), "auto": by_source.get("auto", 0)},
         "preferences_by_decision": by_decision,
+        "annotators": annotator_counts(store),  # name -> human decisions, skips left out
         "runs": [
             {
-                "id": r["id"],
-                "status": r["shown_status"],  # `lost` when a running job stopped beating
-                "adapter_path": r["adapter_path"],
-                "final_metrics": r["final_metrics"],
+                "id": r.id,
+                "status": r.shown_status,  # `lost` when a running job stopped beating
+                "adapter_path": r.adapter_path,
+                "final_metrics": r.final_metrics,
             }
             for r in reversed(list_runs(store))
         ],
-        "evals": [{"id": e["id"], "run_id": e["run_id"], "status": shown_status(e)} for e in store.evals()],
+        "evals": [
+            {"id": e.id, "run_id": e.run_id, "status": e.shown_status}
+            for e in map(EVALS.decode, store.evals())
+        ],
     }
 
 

@@ -40,9 +40,6 @@ class Store:
 
     def __init__(self, path: Path, busy_timeout_s: float | None = None) -> None:
         self.path = Path(path)
-        # Which of several annotators' decisions `effective_preferences` returns (export and
-        # training read through it); training sets its run's `[train] label_policy` here.
-        self.label_policy = LabelPolicy.MAJORITY
         self.read_only = self.path.exists() and not (
             os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
         )
@@ -355,11 +352,11 @@ class Store:
                 dropped.append(pair_id)
         return chosen, dropped
 
-    def effective_preferences(self, policy: LabelPolicy | None = None) -> list[Preference]:
+    def effective_preferences(self, policy: LabelPolicy = LabelPolicy.MAJORITY) -> list[Preference]:
         """One decision per pair: the human one where it exists (of several annotators', the one
-        `policy` picks; default `self.label_policy`), else the automatic one. A skip is no
-        decision: it never hides an automatic one, and is not returned."""
-        return self.resolved_preferences(policy or self.label_policy)[0]
+        `policy` picks: `[train] label_policy`, whose default is majority), else the automatic
+        one. A skip is no decision: it never hides an automatic one, and is not returned."""
+        return self.resolved_preferences(policy)[0]
 
     # -- runs and evaluations -------------------------------------------------------
     def evals(self) -> list[dict[str, Any]]:

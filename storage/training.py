@@ -80,15 +80,16 @@ def dataset_split(
     """The rows a run trains on: of several annotators' decisions on a pair, the one
     `settings.label_policy` picks (pairs it drops for disagreement are left out)."""
     result = service.ExportResult()
-    before, store.label_policy = store.label_policy, settings.label_policy
-    try:
-        rows = list(
-            service.dataset_rows(
-                store, Granularity(settings.granularity), settings.human_only, result, max_observation_chars
-            )
+    rows = list(
+        service.dataset_rows(
+            store,
+            Granularity(settings.granularity),
+            settings.human_only,
+            result,
+            max_observation_chars,
+            policy=settings.label_policy,
         )
-    finally:
-        store.label_policy = before
+    )
     return split_by_task(rows, settings.validation_fraction, settings.seed), result.skipped
 
 

@@ -7,6 +7,7 @@ every decision is committed there, at once.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -21,7 +22,7 @@ from textual.worker import Worker
 
 from core.text import strip_ansi, visible
 from storage.decision_writer import DecisionWriter, Outcome
-from storage.labelling import LabelSession
+from storage.labelling import LabelSession, annotator_name
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.keys import keymap
@@ -41,17 +42,26 @@ class AgentPrefApp(App[None]):
         Binding("m", "mine", "Mine"),
         Binding("t", "train", "Train"),
         Binding("v", "evaluate", "Eval"),
+        Binding("a", "agreement", "Agreement"),
     ]
 
-    def __init__(self, workspace: Workspace, labeler: str = "human") -> None:
+    def __init__(self, workspace: Workspace, labeler: str = "human", annotator: str | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         self.store = Store(workspace.db_path)
         # Decisions are written off the event loop: a held write lock never stalls a key.
         self.decisions = DecisionWriter(workspace.db_path, self._post_decided)
         config = workspace.config()
+        # One annotator's session (`--annotator`, else $AGENTPREF_ANNOTATOR, else the login):
+        # their queue, undo and progress; another process may label the same file as someone else.
         self.session = LabelSession(
-            self.store, labeler=labeler, writer=self.decisions, blind=config.label.blind
+            self.store,
+            labeler=labeler,
+            writer=self.decisions,
+            blind=config.label.blind,
+            annotator=annotator_name(annotator),
+            overlap=config.label.overlap,
+            overlap_fraction=config.label.overlap_fraction,
         )
         self.set_keymap(keymap(config))
 
@@ -65,6 +75,9 @@ class AgentPrefApp(App[None]):
         else:
             self.action_rollouts()
         self.warn_if_unconfined()
+        # What start-up built (modules, styles, the first screen) lives as long as the app: out
+        # of the collector's sight, a full collection no longer walks it (~50 ms every few keys).
+        self.call_after_refresh(gc.freeze)
 
     @work(thread=True, exit_on_error=False, group="sandbox", description="probing the sandbox")
     def warn_if_unconfined(self) -> None:
@@ -115,10 +128,16 @@ class AgentPrefApp(App[None]):
 
         self._switch(EvalScreen, lambda: EvalScreen(self.workspace, self.store))
 
+    def action_agreement(self) -> None:
+        from tui.screens.agreement import AgreementScreen
+
+        self._switch(AgreementScreen, lambda: AgreementScreen(self.workspace, self.session))
+
     def _switch(self, kind: type[Screen[None]], make: Callable[[], Screen[None]]) -> None:
-        """Go to the screen of that kind already in the stack, else push a new one."""
+        """Go to the screen of that kind already in the stack, else push a new one (of that
+        kind exactly: adjudication is a labelling screen, but `l` means the queue)."""
         for index, screen in enumerate(self.screen_stack):
-            if isinstance(screen, kind):
+            if type(screen) is kind:
                 while len(self.screen_stack) > index + 1:
                     self.pop_screen()
                 return
@@ -150,6 +169,9 @@ class AgentPrefApp(App[None]):
         yield SystemCommand("Help", "Every key of this screen", self.action_help)
         yield SystemCommand("Training runs", "Start, follow, cancel and resume DPO runs", self.action_train)
         yield SystemCommand("Evaluations", "Failure-mode rates before and after a run", self.action_evaluate)
+        yield SystemCommand(
+            "Agreement", "How far annotators agree; conflicts to adjudicate", self.action_agreement
+        )
         yield SystemCommand(
             "Mine pairs", "Re-score with the config's weights and propose pairs", self.action_mine
         )
@@ -260,12 +282,12 @@ class AgentPrefApp(App[None]):
         self.action_rollouts()
 
 
-def make_app(workspace: Path, labeler: str = "human") -> AgentPrefApp:
-    return AgentPrefApp(Workspace.open(workspace), labeler=labeler)
+def make_app(workspace: Path, labeler: str = "human", annotator: str | None = None) -> AgentPrefApp:
+    return AgentPrefApp(Workspace.open(workspace), labeler=labeler, annotator=annotator)
 
 
-def run_app(workspace: Path) -> int:
+def run_app(workspace: Path, annotator: str | None = None) -> int:
     """Exit status 1 when the app died of an error (Textual has printed the traceback)."""
-    app = make_app(workspace)
+    app = make_app(workspace, annotator=annotator)
     app.run()
     return app.return_code or 0

@@ -54,10 +54,10 @@ def launch_training(ws: Workspace, overrides: list[str], resume: str | None = No
             run_id = resume
             row = runs.get_run(store, run_id)
             if row is not None and job_process_alive(row):
-                raise ValueError(f"run {run_id} is still running (pid {row['pid']}); stop it first")
+                raise ValueError(f"run {run_id} is still running (pid {row.pid}); stop it first")
             runs.update_run(store, run_id, status=QUEUED, heartbeat=now(), error=None)
         else:
-            run_id = runs.create_run(store, {})
+            run_id = runs.create_run(store)
         log_path = ws.runs_dir / run_id / "train.log"
         runs.update_run(store, run_id, log_path=ws.to_stored(log_path))
         extra = ["--resume", run_id] if resume else ["--run-id", run_id]
@@ -73,7 +73,7 @@ def launch_eval(ws: Workspace, run_id: str) -> str:
     from storage import evals
 
     with Store(ws.db_path) as store:
-        eval_id = evals.create_eval(store, run_id, {})
+        eval_id = evals.create_eval(store, run_id)
         log_path = ws.root / "evals" / f"{eval_id}.log"
         evals.update_eval(store, eval_id, log_path=ws.to_stored(log_path))
         pid = _spawn(cli_command(ws, "eval", "--run", run_id, "--eval-id", eval_id), log_path)

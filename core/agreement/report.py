@@ -85,6 +85,15 @@ class AgreementReport(Model):
     seed: int
 
 
+def shown(value: float | None, digits: int = 2) -> str:
+    """A statistic as the CLI and the TUI write it: "-" where it is undefined."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def shown_interval(interval: tuple[float, float] | None, digits: int = 2) -> str:
+    return "-" if interval is None else f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
 def check_trust(ratings: Sequence[Rating], confidence: float = 0.95) -> list[CheckTrust]:
     """Per check, on the decisions of pairs whose sides differ in its flag: how often the side
     without it was chosen. Least trusted (lowest precision) first; checks never put to the test

@@ -1,4 +1,4 @@
-"""The short badge each check is shown by, and the way back from a badge to its check.
+"""The way back from a badge to its check (the badges themselves: `core.badges`).
 
 A labeller reads `NOSTOP` on a rollout and types `flag:nostop` to find the others: the
 filter must understand the badge as well as the check id.
@@ -8,20 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-BADGES = {
-    "protocol.malformed": "MAL",
-    "tests.never_run": "NOTEST",
-    "tests.not_rerun": "NORERUN",
-    "tests.ignored_failure": "IGNFAIL",
-    "tests.weakened": "WEAKEN",
-    "files.outside_allowed": "OUTSIDE",
-    "diff.too_large": "BIGDIFF",
-    "loop.repeat": "LOOP",
-    "path.hallucinated": "NOPATH",
-    "edit.unread": "UNREAD",
-    "stuck.no_stop": "NOSTOP",
-    "evidence.uncited": "UNCITED",
-}
+from core.badges import BADGES
+
+__all__ = ["BADGES", "check_of_badge", "checks_named"]  # the map itself lives in core.badges
+
 _BY_BADGE = {badge.lower(): check for check, badge in BADGES.items()}
 
 

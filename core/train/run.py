@@ -117,6 +117,11 @@ def _reporter(hooks: RunHooks) -> Any:
     return Reporter()
 
 
+def process_rank() -> tuple[int, int]:
+    """This process's rank and the number of processes (`accelerate launch` sets both)."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def _agreed_stop(requested: bool) -> bool:
     """Under several processes the main one decides for all, or the others would hang in NCCL."""
     from accelerate import PartialState

@@ -227,3 +227,29 @@ def test_where_no_flag_parts_the_sides_the_fix_breaks_the_tie():
     assert (pair.chosen_id, pair.rejected_id, pair.step) == ("fixed", "wandered", 1)
     assert pair.reason == "B did not make the edit that fixed the tests"
     assert mine([fixed, wandered], MiningConfig()) == []  # without kinds: no fix pairs
+
+
+def test_balanced_a_task_says_not_yet_to_an_edit_no_more_often_than_now():
+    # "Read before you edit" with no "edit now" beside it teaches "never edit": on the demo's
+    # second build the tuned model stopped editing altogether.
+    editor = s("editor", [READ, EDIT, FIN], {"edit.unread": 1}, passed=False)
+    reader = s("reader", [READ, step("read2"), EDIT, TEST, FIN], passed=False)
+    kinds = {("editor", 1): "edit", ("reader", 1): "read"}
+    balanced = MiningConfig(balance_edits=True)
+    assert mine([editor, reader], balanced, kinds_from(kinds)) == []
+    assert len(mine([editor, reader], MiningConfig(), kinds_from(kinds))) == 1  # off by default
+
+    fixer = s("fixer", [READ, step("edit2"), TEST, FIN], passed=True)
+    kinds[("fixer", 1)] = "edit2"
+    pairs = mine([editor, reader, fixer], balanced, kinds_from(kinds))
+    taught = {(p.chosen_id, p.rejected_id) for p in pairs}
+    assert ("fixer", "reader") in taught  # now
+    assert ("reader", "editor") in taught  # so once, not yet
+
+
+def test_balanced_running_the_tests_before_an_edit_is_never_held_back():
+    editor = s("editor", [READ, EDIT, FIN], {"tests.never_run": 1}, passed=False)
+    tester = s("tester", [READ, TEST, EDIT, TEST, FIN], passed=False)
+    kinds = kinds_from({("editor", 1): "edit", ("tester", 1): "test"})
+    (pair,) = mine([editor, tester], MiningConfig(balance_edits=True), kinds)
+    assert (pair.chosen_id, pair.rejected_id) == ("tester", "editor")

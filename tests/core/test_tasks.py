@@ -69,6 +69,19 @@ def test_add_task_copies_it_into_the_workspace(tmp_path):
         add_task(_task_folder(tmp_path / "again"), tmp_path / "ws" / "tasks")
 
 
+def test_a_bytecode_cache_in_the_source_is_not_copied_with_the_task(tmp_path):
+    """A test run in the source leaves `__pycache__`: copied, a same-size edit made within the same
+    second would run the stale code (the demo's checks then saw other outcomes)."""
+    folder = _task_folder(tmp_path)
+    cache = folder / "repo" / "__pycache__"
+    cache.mkdir()
+    (cache / "a.cpython-311.pyc").write_bytes(b"stale")
+    (folder / "repo" / "b.pyc").write_bytes(b"stale")
+    task = add_task(folder, tmp_path / "ws" / "tasks")
+    repo = tmp_path / "ws" / task.repo_path
+    assert (repo / "a.py").is_file() and not (repo / "__pycache__").exists() and not (repo / "b.pyc").exists()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"toml": False}, "no task.toml"), ({"git_repo": False}, "is not a git repository")],

@@ -264,6 +264,31 @@ def test_an_adjudicated_decision_sits_beside_the_votes_and_empties_the_queue(sto
     assert (pairs[0].id, "ann", "prefer", 0) in human(store) and ann.next_conflict() == pairs[0]
 
 
+def test_an_adjudication_session_works_through_its_queue_and_records_every_decision_as_adjudicated(store):
+    from storage.labelling import AdjudicationSession
+
+    pairs = seed_pairs(store, 4)
+    queue = [pairs[2].id, pairs[0].id, pairs[3].id]
+    cy = AdjudicationSession(store, annotator="cy", queue=queue)
+    assert cy.who == "cy adjudicating" and cy.next_pending() == pairs[2]
+    assert cy.next_pending(after=pairs[2].id) == pairs[0]  # what comes next, prepared ahead
+    decide(cy, pairs[2], "skip")  # stores nothing; the pair comes back after the others
+    assert cy.next_pending() == pairs[0]
+    decide(cy, pairs[0], "bad")
+    store.record_preference(  # someone else adjudicates pairs[3] meanwhile: it leaves the queue
+        Preference(pair_id=pairs[3].id, decision=Decision.BOTH_BAD, annotator="dee", adjudicated=True)
+    )
+    assert cy.next_pending() == pairs[2]
+    progress = cy.progress()
+    assert (progress.done, progress.remaining, progress.skipped, progress.own) == (2, 1, 1, 1)
+    assert [row for row in human(store) if row[1] == "cy"] == [(pairs[0].id, "cy", "prefer", 1)]
+    decide(cy, pairs[2], "good")
+    assert cy.next_pending() is None and cy.progress().remaining == 0
+    assert cy.undo().id == pairs[2].id and cy.next_pending() == pairs[2]  # her own, newest first
+    assert cy.undo().id == pairs[0].id and cy.next_pending() == pairs[2]  # the queue order again
+    assert [row for row in human(store) if row[1] == "cy"] == []
+
+
 # -- which decision trains -------------------------------------------------------------------
 
 
@@ -332,7 +357,6 @@ def test_training_applies_the_label_policy_and_the_plan_records_what_it_dropped(
         latest, _ = training.dataset_split(
             store, TrainConfig(human_only=True, validation_fraction=0, label_policy="latest")
         )
-        assert store.label_policy is LabelPolicy.MAJORITY  # the run's policy did not stick
         assert sorted(r["pair_id"] for r in majority.train) == sorted(p.id for p in pairs[1:3])
         assert sorted(r["pair_id"] for r in latest.train) == sorted(p.id for p in pairs[:3])
         plan = training.Plan(

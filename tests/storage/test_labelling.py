@@ -131,3 +131,25 @@ def test_a_skipped_pair_is_still_pending_for_status_and_auto_labelling(ws):
         assert service.status(store)["proposals_pending"] == len(pending) == 3
         assert service.auto_label(store) == 3
         assert store.pairs(pending_only=True) == []
+
+
+def test_what_comes_after_the_pair_shown_is_what_the_queue_gives_once_it_is_decided(ws):
+    with ws.store() as store:
+        session = LabelSession(store)
+        shown = session.next_pending()
+        after = session.next_pending(after=shown.id)
+        assert after is not None and after.id != shown.id
+        session.decide(session.show(shown), "left")
+        assert session.next_pending() == after
+
+
+def test_progress_is_counted_again_when_another_process_decides(ws):
+    with ws.store() as store, ws.store() as other:
+        session = LabelSession(store)
+        before = session.progress()
+        assert session.progress() == before  # nothing changed: the same counts
+        accept_automatically(other, [session.next_pending()])  # another connection commits
+        after = session.progress()
+        assert (after.done, after.remaining) == (before.done + 1, before.remaining - 1)
+        session.decide(session.show(session.next_pending()), "left")  # this connection writes
+        assert session.progress().done == after.done + 1

@@ -94,3 +94,18 @@ async def wait_until(pilot, condition, timeout: float = 900) -> None:  # type: i
             return
         await pilot.pause(0.3)
     raise AssertionError("timed out")
+
+
+def vote(ws: Workspace, annotator: str, picks: list[str], overlap: int = 2) -> list[Pair]:
+    """`annotator` decides the first `len(picks)` pairs: "proposed" takes the checks' side,
+    "other" the other one, anything else is that decision (both_good, both_bad)."""
+    from storage.labelling import LabelSession
+
+    with ws.store() as store:
+        pairs = store.pairs()[: len(picks)]
+        session = LabelSession(store, annotator=annotator, overlap=overlap)
+        for pair, pick in zip(pairs, picks, strict=True):
+            shown = session.show(pair)
+            want = {"proposed": pair.chosen_id, "other": pair.rejected_id}.get(pick)
+            session.decide(shown, pick if want is None else ("left" if shown.left.id == want else "right"))
+    return pairs

@@ -19,6 +19,7 @@ import pytest
 from textual.widgets import DataTable
 
 from bench import synthetic
+from core.schema import EvalConfig
 from storage import browse, evals, runs, service
 from storage.jobs import FAILED, FINISHED
 from storage.workspace import Workspace
@@ -114,7 +115,7 @@ def hostile_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
         adapter = ws.runs_dir / RUN_ID / "adapter"
         adapter.mkdir()
         (adapter / "README.md").write_text(f"# card\n\n{EVIL}\n", encoding="utf-8")
-        runs.create_run(store, {}, RUN_ID)
+        runs.create_run(store, None, RUN_ID)
         runs.end_run(
             store,
             RUN_ID,
@@ -124,7 +125,7 @@ def hostile_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
             stage=EVIL,
             final_metrics={"eval_rewards/accuracies": 0.5},
         )
-        runs.create_run(store, {}, "r2")
+        runs.create_run(store, None, "r2")
         runs.end_run(store, "r2", FAILED, error=f"Traceback\n{EVIL}")
         tasks = [
             r["task_id"]
@@ -138,9 +139,9 @@ def hostile_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
             "after_policy": f"after{EVIL}",
         }
         for eval_id in (OTHER_EVAL, EVAL_ID):
-            evals.create_eval(store, RUN_ID, config, eval_id)
+            evals.create_eval(store, RUN_ID, EvalConfig(**config), eval_id)
             evals.end_eval(store, eval_id, FINISHED, result=evals.comparison(store, eval_id))
-        evals.create_eval(store, RUN_ID, config, "ev2")
+        evals.create_eval(store, RUN_ID, EvalConfig(**config), "ev2")
         evals.end_eval(store, "ev2", FAILED, error=f"Traceback\n{EVIL}", stage=EVIL)
     return ws
 
@@ -290,7 +291,7 @@ async def test_every_screen_shows_data_visible(
             table.move_cursor(row=row)
             await pilot.pause()
             shown.append(rendered(app, f"train row {row}"))
-        table.move_cursor(row=[r["id"] for r in app.screen._rows].index(RUN_ID))
+        table.move_cursor(row=[r.id for r in app.screen._rows].index(RUN_ID))
         await pilot.pause()
         await pilot.press("enter")
         assert isinstance(app.screen, RunSummaryScreen)
@@ -308,7 +309,7 @@ async def test_every_screen_shows_data_visible(
             evals_table.move_cursor(row=row)
             await pilot.pause()
             shown.append(rendered(app, f"eval row {row}"))
-        ids = [r["id"] for r in app.screen._rows]
+        ids = [r.id for r in app.screen._rows]
         evals_table.move_cursor(row=ids.index(OTHER_EVAL))
         await pilot.pause()
         await pilot.press("space")

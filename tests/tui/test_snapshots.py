@@ -16,6 +16,12 @@ from tui.app import make_app
 SIZES = [(80, 24), (160, 48)]
 
 
+@pytest.fixture(autouse=True)
+def annotator(monkeypatch):
+    """The labelling screen shows who is labelling: not the login of whoever runs the tests."""
+    monkeypatch.setenv("AGENTPREF_ANNOTATOR", "tester")
+
+
 @pytest.fixture
 def ws_here(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -51,6 +57,22 @@ def test_help_screen(snap_compare, ws_here, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_agreement_screen(snap_compare, ws_here, size):
+    """Two annotators who disagree on half their pairs; the report is seeded (fixed intervals)."""
+    from tests.tui.conftest import vote
+
+    vote(Workspace.open(Path(ws_here)), "alice", ["proposed", "other", "both_bad", "proposed"] * 3)
+    vote(Workspace.open(Path(ws_here)), "bob", ["proposed", "proposed", "both_good", "other"] * 3)
+
+    async def computed(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("a")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app(ws_here), terminal_size=size, run_before=computed)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_empty_workspace(snap_compare, tmp_path, monkeypatch, size):
     monkeypatch.chdir(tmp_path)
     Workspace.create(tmp_path / "empty")
@@ -64,13 +86,13 @@ def test_rollout_detail_screen(snap_compare, ws_here, size):
 
 @pytest.fixture
 def ws_with_runs(ws_here):
+    from core.schema import RunConfig
     from storage import runs
 
     ws = Workspace.open(Path(ws_here))
     with ws.store() as store:
-        run_id = runs.create_run(
-            store, {"train": {"learning_rate": 0.0005, "beta": 0.1, "granularity": "step"}}
-        )
+        settings = {"learning_rate": 0.0005, "beta": 0.1, "granularity": "step"}
+        run_id = runs.create_run(store, RunConfig(train=settings))
         log = Path(ws_here) / "runs" / run_id / "train.log"
         log.parent.mkdir(parents=True)
         log.write_text(
@@ -113,11 +135,12 @@ def test_train_screen(snap_compare, ws_with_runs, size):
 
 @pytest.fixture
 def ws_with_eval(ws_here):
+    from core.schema import EvalConfig
     from storage import evals, runs
 
     ws = Workspace.open(Path(ws_here))
     with ws.store() as store:
-        runs.create_run(store, {}, "run-1")
+        runs.create_run(store, None, "run-1")
         rows = list(store.db.execute("SELECT id, task_id FROM rollouts ORDER BY id"))
         seen: dict[tuple[str, int], int] = {}  # (task, side): rollouts so far
         for index, (rollout_id, task_id) in enumerate(rows):
@@ -136,7 +159,7 @@ def ws_with_eval(ws_here):
             "before_policy": "scored:tiny",
             "after_policy": "scored:tiny+run-1",
         }
-        evals.create_eval(store, "run-1", config, "eval-1")
+        evals.create_eval(store, "run-1", EvalConfig(**config), "eval-1")
         evals.end_eval(
             store, "eval-1", "finished", result=evals.comparison(store, "eval-1"), done=48, total=48
         )

@@ -1,11 +1,11 @@
 """The Train screen drives real background runs: start from the form, follow, cancel, resume."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from textual.widgets import DataTable, Input, RichLog, Static
 
+from core.schema import RunConfig, TrainRun
 from storage import runs
 from storage.jobs import job_process_alive
 from tests.tui.conftest import build_train_workspace, wait_until
@@ -25,7 +25,7 @@ def ws(tmp_path_factory):
 def status_of(ws, run_id):
     with ws.store() as store:
         row = runs.get_run(store, run_id)
-    return row["shown_status"], row
+    return row.shown_status, row
 
 
 def table_cells(screen):
@@ -53,7 +53,7 @@ async def test_form_starts_a_detached_run_that_the_screen_follows_to_the_end(ws)
         row = next(r for r in table_cells(app.screen) if r[1] == "finished" and r[0] not in earlier)
         assert row[2] == "3/3"
         _, stored = status_of(ws, row[0])
-        assert stored["config"]["train"]["max_steps"] == 3 and stored["config"]["train"]["batch_size"] == 2
+        assert stored.config.train["max_steps"] == 3 and stored.config.train["batch_size"] == 2
         assert (ws.runs_dir / row[0] / "adapter" / "adapter_config.json").is_file()
         table = app.screen.query_one("#runs-table", DataTable)
         table.move_cursor(row=[r[0] for r in table_cells(app.screen)].index(row[0]))
@@ -82,7 +82,7 @@ async def test_cancel_and_resume_from_the_keyboard(ws):
     app = make_app(ws.root)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("t")
-        await wait_until(pilot, lambda: status_of(ws, run_id)[1]["step"] >= 2)
+        await wait_until(pilot, lambda: status_of(ws, run_id)[1].step >= 2)
         table = app.screen.query_one("#runs-table", DataTable)
         table.move_cursor(row=[r[0] for r in table_cells(app.screen)].index(run_id))
         await pilot.press("c")  # a single press only asks
@@ -90,7 +90,7 @@ async def test_cancel_and_resume_from_the_keyboard(ws):
         assert status_of(ws, run_id)[0] == "running"
         await pilot.press("c")
         await wait_until(pilot, lambda: status_of(ws, run_id)[0] == "cancelled")
-        stopped = status_of(ws, run_id)[1]["step"]
+        stopped = status_of(ws, run_id)[1].step
         assert stopped < 40
         # A run's process outlives its `cancelled` (it exits after saving), and a live one is
         # never resumed: on a loaded machine that takes longer than a screen refresh.
@@ -98,17 +98,17 @@ async def test_cancel_and_resume_from_the_keyboard(ws):
         await pilot.pause(1.2)  # the screen refreshes: resume becomes possible
         await pilot.press("R")
         await wait_until(pilot, lambda: status_of(ws, run_id)[0] == "finished")
-        assert status_of(ws, run_id)[1]["step"] == 40
+        assert status_of(ws, run_id)[1].step == 40
         log = (ws.runs_dir / run_id / "train.log").read_text()
         assert f"resuming run {run_id} from checkpoint-{stopped}" in log
 
 
 async def test_a_run_that_stopped_beating_shows_as_lost_with_its_log(ws):
     with ws.store() as store:
-        run_id = runs.create_run(store, {"train": {"learning_rate": 1e-4}})
+        run_id = runs.create_run(store, RunConfig(train={"learning_rate": 1e-4}))
         stale = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
         runs.update_run(store, run_id, status="running", pid=2**22 + 4321, heartbeat=stale)
-        failed = runs.create_run(store, {})
+        failed = runs.create_run(store)
         runs.end_run(
             store, failed, "failed", error="Traceback ...\nOSError: [Errno 28] No space left on device"
         )
@@ -127,9 +127,10 @@ async def test_a_run_that_stopped_beating_shows_as_lost_with_its_log(ws):
 
 def test_runs_table_json_is_stable(ws):
     with ws.store() as store:
-        runs.end_run(store, runs.create_run(store, {"train": {}}), "failed", error="boom")
+        runs.end_run(store, runs.create_run(store, RunConfig(train={})), "failed", error="boom")
         listed = runs.list_runs(store)
-        assert json.loads(json.dumps(listed)) == listed  # every column serialises, as it is
+        # every column serialises, as it is
+        assert [TrainRun.model_validate_json(r.model_dump_json()) for r in listed] == listed
 
 
 async def test_a_run_that_cannot_start_says_why_on_the_screen(tmp_path):
@@ -190,7 +191,7 @@ def quick_ws(tmp_path):
 
 def finished_run(ws, run_id: str, steps: int = 20) -> str:
     with ws.store() as store:
-        runs.create_run(store, {"train": {"learning_rate": 1e-4}}, run_id)
+        runs.create_run(store, RunConfig(train={"learning_rate": 1e-4}), run_id)
         for step in range(1, steps + 1):
             metrics = {"loss": 0.7 - 0.01 * step, "rewards/accuracies": 0.5 + 0.02 * step}
             runs.record_metrics(
@@ -207,8 +208,8 @@ async def test_status_words_are_never_cut_and_long_ids_end_in_an_ellipsis(quick_
 
     long_id = "sweep-learning-rate-5e-4-beta-0.1"
     with quick_ws.store() as store:
-        runs.create_run(store, {"train": {}}, long_id)
-        queued = runs.create_run(store, {"train": {}}, "run-1")
+        runs.create_run(store, RunConfig(train={}), long_id)
+        queued = runs.create_run(store, RunConfig(train={}), "run-1")
     app = make_app(quick_ws.root)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("t")
@@ -234,20 +235,20 @@ async def test_the_cursor_goes_to_the_run_the_form_started(quick_ws, monkeypatch
 
     def launch(ws, overrides, resume=None):  # a queued row, as the detached process would make
         with ws.store() as store:
-            return runs.create_run(store, {"train": {}})
+            return runs.create_run(store, RunConfig(train={}))
 
     monkeypatch.setattr(storage.training, "plan_run", lambda *args: None)
     monkeypatch.setattr(tui.launch, "launch_training", launch)
     app = make_app(quick_ws.root)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("t", "down", "down")
-        assert app.screen.selected["id"] == "run-1"
+        assert app.screen.selected.id == "run-1"
         await pilot.press("n")
         assert isinstance(app.screen, NewRunScreen)
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: len(table_cells(app.screen)) == 4, timeout=10)
         await pilot.pause()
-        assert app.screen.selected["id"] == "run-4"
+        assert app.screen.selected.id == "run-4"
         assert app.screen.query_one("#runs-table", DataTable).cursor_row == 0
 
 

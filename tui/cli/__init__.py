@@ -1,7 +1,7 @@
 """The `agentpref-tui` command line: the headless steps of the loop.
 
 `main` parses the arguments (`parser`), hands them to the command's module (`workspace`, `data`,
-`tasks`, `rollout`, `train`, `evaluate`, `doctor`) and turns errors into exit codes. What the
+`tasks`, `rollout`, `train`, `evaluate`, `doctor`, `agreement`) and turns errors into exit codes. What the
 commands share (exit codes, `BadInput`, the consoles, the progress bar) is in `common`, which
 imports none of them.
 
@@ -63,7 +63,7 @@ def _error(exc: object, code: int) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from tui.cli import data, doctor, evaluate, rollout, tasks, train, workspace
+    from tui.cli import agreement, data, doctor, evaluate, rollout, tasks, train, workspace
 
     handlers = {
         "init": workspace.init,
@@ -72,6 +72,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "label": data.label,
         "export": data.export,
         "status": data.status,
+        "agreement": agreement.agreement,
         "doctor": doctor.doctor,
         "rollout": rollout.rollout,
         "branch": rollout.branch,
@@ -82,7 +83,12 @@ def dispatch(args: argparse.Namespace) -> int:
         "tasks check": tasks.check,
         "tasks list": tasks.list_,
     }
+    annotator = getattr(args, "annotator", None)
+    if annotator is not None and args.command not in (None, "label"):
+        raise BadInput("--annotator names who labels: it applies to the TUI and `label`")
     if args.command is None:
+        if annotator is not None and (args.train or args.cancel or args.resume):
+            raise BadInput("--annotator names who labels: it applies to the TUI, not to a training run")
         if args.train or args.cancel or args.resume:
             return train.train(args)
         if args.overrides or args.human_only or args.run_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich.markup import escape
 from rich.table import Table
@@ -63,8 +64,21 @@ def mine(args: argparse.Namespace) -> int:
 
 
 def label(args: argparse.Namespace) -> int:
+    """`--auto`: the checks' side of every pending proposal, as automatic decisions (no
+    annotator). Without it, on a terminal: the labelling screen as `--annotator`."""
+    annotator = getattr(args, "annotator", None)
     if not args.auto:
-        raise BadInput("label needs --auto here; label by hand in the TUI (`agentpref-tui -w WS`)")
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise BadInput(
+                "label needs --auto here (no terminal); label by hand in the TUI"
+                " (`agentpref-tui -w WS [--annotator NAME]`)"
+            )
+        Workspace.open(args.workspace)  # a clear error for a missing workspace, before Textual starts
+        from tui.app import run_app
+
+        return run_app(args.workspace, annotator=annotator)
+    if annotator is not None:
+        raise BadInput("--auto records the checks' decisions, which are nobody's: leave out --annotator")
     ws = Workspace.open(args.workspace)
     with ws.store() as store:
         accepted = service.auto_label(store, args.min_gap)
@@ -76,8 +90,11 @@ def export(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     if args.out.is_dir():
         raise BadInput(f"{args.out} is a folder: give a file name such as {args.out / 'prefs.jsonl'}")
+    policy = ws.config().train.label_policy  # of several annotators' decisions, the one training takes
     with ws.store() as store:
-        result = service.export_dataset(store, args.out, Granularity(args.granularity), args.human_only)
+        result = service.export_dataset(
+            store, args.out, Granularity(args.granularity), args.human_only, policy=policy
+        )
     for reason in result.skipped:
         err.print(f"[yellow]skipped[/] {escape(reason)}", soft_wrap=True)
     out.print(f"{result.rows} rows written to {escape(str(args.out))} ({args.granularity} granularity)")

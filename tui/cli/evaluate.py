@@ -17,9 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import signal
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -33,8 +30,9 @@ from rich.table import Table
 from core.agent.model import ModelError
 from core.config import PolicyConfig
 from core.evaluate.compare import adjusted_p, markdown
+from core.schema import EvalConfig, Task, TrainRun
 from storage import evals, runs, service
-from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, Heartbeat
+from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, StopOnSignal
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.cli.common import EXIT_FAILURE, EXIT_OK, BadInput, emit, err, out, progress_bar, warn_if_unconfined
@@ -77,7 +75,7 @@ def evaluate(args: argparse.Namespace) -> int:
             return _evaluate(ws, store, args)
         except BadInput as exc:  # the row the TUI made must say why nothing ran
             queued = evals.get_eval(store, args.eval_id) if args.eval_id else None
-            if queued is not None and queued["status"] == QUEUED:
+            if queued is not None and queued.status == QUEUED:
                 evals.end_eval(store, args.eval_id, FAILED, error=str(exc))
             raise
 
@@ -96,7 +94,7 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
         )
     n = args.n or config.eval.n
     seed = config.eval.seed if args.seed is None else args.seed
-    base_model = ws.from_stored(run["config"].get("base_model") or config.policy.model)
+    base_model = ws.from_stored(run.config.base_model or config.policy.model)
     # The base side is the run's base model with no adapter at all ([policy] adapter ignored);
     # a served model (openai) keeps its served name, and the run's adapter is asked for by run id.
     model = config.policy.model if config.policy.kind == "openai" else str(base_model)
@@ -105,22 +103,19 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
 
     key = evals.base_key(policy, base_model, [(t, task_repo(ws, t)) for t in tasks], n, seed, config)
     reused = None if args.fresh or key is None else evals.reusable_before(store, key, n * len(tasks))
-    eval_config = {
-        "tasks": [t.id for t in tasks],
-        "n": n,
-        "seed": seed,
-        "base_model": ws.to_stored(base_model),
-        "adapter": run["adapter_path"],
-        "before_policy": "",
-        "after_policy": "",
-        "base_key": key,
-        **(reused or {}),  # before_from, before_policy
-    }
-    eval_id = _adopt_or_create(store, args.eval_id, run["id"], eval_config)
-    stop = threading.Event()
-    before_from = reused["before_from"] if reused else None
+    eval_config = EvalConfig(
+        tasks=[t.id for t in tasks],
+        n=n,
+        seed=seed,
+        base_model=ws.to_stored(base_model),
+        adapter=run.adapter_path,
+        base_key=key,
+    )
+    if reused:  # the base side's rollouts are those of an earlier evaluation
+        eval_config.before_from, eval_config.before_policy = reused
+    eval_id = _adopt_or_create(store, args.eval_id, run.id, eval_config)
     warn_if_unconfined(err)
-    status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, policy, before_from, stop)
+    status, error = _roll_out(ws, store, eval_id, run, tasks, n, seed, policy, eval_config.before_from)
     if status != FINISHED:
         evals.end_eval(store, eval_id, status, error=error)
         err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
@@ -140,16 +135,16 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
     return _print(store, eval_id, args, config.eval.alpha)
 
 
-def _pick_run(ws: Workspace, store: Store, run_id: str | None) -> dict[str, Any]:
+def _pick_run(ws: Workspace, store: Store, run_id: str | None) -> TrainRun:
     if run_id:
         run = runs.get_run(store, run_id)
         if run is None:
             raise BadInput(
-                f"no run {run_id} (runs: {', '.join(r['id'] for r in runs.list_runs(store)) or 'none'})"
+                f"no run {run_id} (runs: {', '.join(r.id for r in runs.list_runs(store)) or 'none'})"
             )
-        if run["status"] != FINISHED:
+        if run.status != FINISHED:
             raise BadInput(
-                f"run {run_id} is {run['shown_status']}: only a finished run has an adapter to evaluate"
+                f"run {run_id} is {run.shown_status}: only a finished run has an adapter to evaluate"
             )
     else:
         run = runs.latest_finished(store)
@@ -157,15 +152,15 @@ def _pick_run(ws: Workspace, store: Store, run_id: str | None) -> dict[str, Any]
             raise BadInput(
                 "no finished training run to evaluate: train one first with `agentpref-tui --train`"
             )
-    if not run["adapter_path"] or not (ws.from_stored(run["adapter_path"]) / "adapter_config.json").is_file():
-        raise BadInput(f"run {run['id']}'s adapter is missing at {run['adapter_path']}")
+    if not run.adapter_path or not (ws.from_stored(run.adapter_path) / "adapter_config.json").is_file():
+        raise BadInput(f"run {run.id}'s adapter is missing at {run.adapter_path}")
     return run
 
 
-def _adopt_or_create(store: Store, eval_id: str | None, run_id: str, config: dict[str, Any]) -> str:
+def _adopt_or_create(store: Store, eval_id: str | None, run_id: str, config: EvalConfig) -> str:
     if eval_id:
         row = evals.get_eval(store, eval_id)
-        if row is not None and row["status"] != QUEUED:
+        if row is not None and row.status != QUEUED:
             raise BadInput(f"an evaluation named {eval_id} already exists")
         if row is not None:
             evals.update_eval(store, eval_id, run_id=run_id, config=config)
@@ -180,37 +175,38 @@ def _roll_out(
     ws: Workspace,
     store: Store,
     eval_id: str,
-    run: dict[str, Any],
-    tasks: list[Any],
+    run: TrainRun,
+    tasks: list[Task],
     n: int,
     seed: int,
     policy: PolicyConfig,
     before_from: str | None,
-    stop: threading.Event,
 ) -> tuple[str, str | None]:
     """Both sides, one after the other (only the tuned one when the base side is reused);
     returns (status, error). Progress on stderr: a bar on a terminal, plain lines elsewhere."""
     from tui.rollout_jobs import run_rollout_job
 
-    def request_stop(signum: int, frame: object) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    sides: list[tuple[str, Path | None]] = [("before", None), ("after", ws.from_stored(run["adapter_path"]))]
+    sides: list[tuple[str, Path | None]] = [
+        ("before", None),
+        ("after", ws.from_stored(run.adapter_path or "")),
+    ]
     if before_from:
         sides = sides[1:]
         err.print(f"base side reused from {escape(before_from)} (--fresh rolls it out again)", soft_wrap=True)
     total = len(sides) * n * len(tasks)
-    evals.start_eval(store, eval_id, os.getpid())
-    evals.update_eval(store, eval_id, done=0, total=total)
     lines = None if err.is_terminal else PlainProgress(err)
     try:
-        with Heartbeat(store.path, "evals", eval_id), progress_bar(err, width=24, terminal_only=True) as bar:
+        with (
+            StopOnSignal() as stop,
+            evals.EVALS.running_here(store, eval_id),
+            progress_bar(err, width=24, terminal_only=True) as bar,
+        ):
+            evals.update_eval(store, eval_id, done=0, total=total)
             handle = bar.add_task(sides[0][0], total=total)
             offset = 0
             for side, adapter in sides:
                 evals.update_eval(store, eval_id, stage=side)
-                shown = f"base + {run['id']}" if adapter else "base"
+                shown = f"base + {run.id}" if adapter else "base"
                 bar.update(handle, description=f"{side} ({escape(shown)})")
 
                 def progress(
@@ -224,8 +220,11 @@ def _roll_out(
                 summary = run_rollout_job(
                     ws, tasks, n, seed, progress, stop, adapter=adapter, eval_id=eval_id, policy_config=policy
                 )
-                row = evals.get_eval(store, eval_id) or {}
-                evals.update_eval(store, eval_id, config={**row["config"], f"{side}_policy": summary.policy})
+                row = evals.get_eval(store, eval_id)
+                config = row.config if row else EvalConfig()
+                evals.update_eval(
+                    store, eval_id, config=config.model_copy(update={f"{side}_policy": summary.policy})
+                )
                 if summary.interrupted or stop.is_set():
                     return (
                         CANCELLED,
@@ -236,9 +235,6 @@ def _roll_out(
         return FAILED, str(exc)
     except Exception:
         return FAILED, traceback.format_exc()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return FINISHED, None
 
 
@@ -246,9 +242,9 @@ def _print(store: Store, eval_id: str, args: argparse.Namespace, alpha: float) -
     row = evals.get_eval(store, eval_id)
     if row is None:
         raise BadInput(f"no evaluation {eval_id}")
-    if row["status"] != FINISHED:
-        raise BadInput(f"evaluation {eval_id} is {row['shown_status']}; it has no result")
-    result = row["result"] or evals.comparison(store, eval_id, alpha)
+    if row.status != FINISHED:
+        raise BadInput(f"evaluation {eval_id} is {row.shown_status}; it has no result")
+    result = row.result or evals.comparison(store, eval_id, alpha)
     if args.json:
         emit(json.dumps(result, indent=2))
     elif args.markdown:

@@ -25,6 +25,16 @@ def _workspace_option(parser: argparse.ArgumentParser, top: bool) -> None:
     )
 
 
+def _annotator_option(parser: argparse.ArgumentParser, top: bool) -> None:
+    # As -w: before or after `label`, the subparser's copy must not reset the value given before.
+    parser.add_argument(
+        "--annotator",
+        metavar="NAME",
+        default=None if top else argparse.SUPPRESS,
+        help="who is labelling (default: $AGENTPREF_ANNOTATOR, else the login name)",
+    )
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -58,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _workspace_option(parser, top=True)
     parser.add_argument("--demo", action="store_true", help="build the offline demo workspace if missing")
+    _annotator_option(parser, top=True)
     parser.add_argument(
         "--train",
         action="store_true",
@@ -86,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("mine", "propose (chosen, rejected) pairs among rollouts of the same task")
 
-    p = command("label", "decide proposals without the TUI")
+    p = command("label", "decide proposals: --auto accepts them all; else the labelling screen opens")
     p.add_argument("--auto", action="store_true", help="accept every pending proposal as it was mined")
     p.add_argument("--min-gap", type=float, default=None, help="only proposals with at least this score gap")
+    _annotator_option(p, top=False)
 
     p = command("export", "write the decided pairs as a TRL preference dataset (JSONL)")
     p.add_argument("out", type=Path, metavar="OUT")
@@ -122,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("status", "counts of tasks, rollouts, flags, proposals, preferences, runs")
     p.add_argument("--json", action="store_true", help="the stable JSON document (see README)")
+
+    p = command("agreement", "how far annotators agree with each other and with each check; conflicts")
+    p.add_argument("--json", action="store_true", help="the report as JSON (keys in the README)")
 
     tasks = command("tasks", "add, import, check and list the tasks rollouts run on")
     tasks_sub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)

@@ -43,7 +43,7 @@ def open_app(args: argparse.Namespace) -> int:
         return status(args)
     from tui.app import run_app
 
-    return run_app(args.workspace)
+    return run_app(args.workspace, annotator=getattr(args, "annotator", None))
 
 
 def demo_is_built(ws: Workspace) -> bool:

@@ -12,22 +12,21 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from core.schema import EvalRun, TrainRun
 from core.text import visible
 from storage import evals, runs
 from storage.jobs import FINISHED, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
-from tui.screens.polling import PollsWhileShown
-from tui.widgets.confirm import CONFIRM_S, PressTwice
+from tui.screens.job_list import JobListScreen
 from tui.widgets.modes_table import PASS_ROWS, fill_modes
 from tui.widgets.plain import markup_safe, plain
 
 
-class EvalScreen(PollsWhileShown, Screen[None]):
+class EvalScreen(JobListScreen[EvalRun]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "start_eval", "Evaluate latest run"),
         Binding("b", "toggle_chart", "Bars/table"),
@@ -40,13 +39,10 @@ class EvalScreen(PollsWhileShown, Screen[None]):
     def __init__(self, workspace: Workspace, store: Store) -> None:
         super().__init__()
         self.workspace, self.store = workspace, store
-        self._rows: list[dict[str, Any]] = []
-        self._seen: object = None  # what the last refresh showed (evaluations, latest run, mark)
         self._mode_keys: list[str] = []
         self._shown: tuple[object, ...] = ()
         self.marked: str | None = None
-        self._cancel = PressTwice()
-        self.latest_run: dict[str, Any] | None = None  # the run `e` evaluates, read once a refresh
+        self.latest_run: TrainRun | None = None  # the run `e` evaluates, read once a refresh
 
     def compose(self) -> ComposeResult:
         yield Static(id="eval-title")
@@ -62,6 +58,10 @@ class EvalScreen(PollsWhileShown, Screen[None]):
         return self.query_one("#evals-table", DataTable)
 
     @property
+    def jobs_table(self) -> DataTable[Any]:
+        return self.evals_table
+
+    @property
     def modes_table(self) -> DataTable[Any]:
         return self.query_one("#modes-table", DataTable)
 
@@ -71,43 +71,35 @@ class EvalScreen(PollsWhileShown, Screen[None]):
         self.poll_while_shown(1.0, self.refresh_evals)
         self.modes_table.focus()
 
-    @property
-    def selected(self) -> dict[str, Any] | None:
-        row = self.evals_table.cursor_row
-        return self._rows[row] if self._rows and 0 <= row < len(self._rows) else None
-
     def refresh_evals(self) -> None:
-        from tui.launch import reap
+        """Read the evaluations again (see JobListScreen.refresh_jobs)."""
+        self.refresh_jobs()
 
-        reap()
-        rows = evals.list_evals(self.store)
-        finished = runs.latest_finished(self.store)
-        if (rows, finished, self.marked) == self._seen:
-            return  # nothing changed: an idle screen redraws nothing
-        self._seen = (rows, finished, self.marked)
-        shape = [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in rows]
-        if shape != [(r["id"], r["shown_status"], r["done"], r["id"] == self.marked) for r in self._rows]:
-            selected = self.selected["id"] if self.selected else None
-            self.evals_table.clear()
-            for r in rows:
-                self.evals_table.add_row(
-                    plain(("● " if r["id"] == self.marked else "") + r["id"]),
-                    plain(r["run_id"] or ""),
-                    plain(r["shown_status"]),
-                    f"{r['done']}/{r['total']}" if r["total"] else "",
-                    (r["created_at"] or "")[:16].replace("T", " "),
-                )
-            ids = [r["id"] for r in rows]
-            if rows:  # the cursor stays on its evaluation when a new one appears above it
-                self.evals_table.move_cursor(row=ids.index(selected) if selected in ids else 0)
-        self._rows = rows
+    def read_jobs(self) -> tuple[list[EvalRun], object]:
+        return evals.list_evals(self.store), (runs.latest_finished(self.store), self.marked)
+
+    def job_cells(self, job: EvalRun) -> tuple[object, ...]:
+        return (job.id, job.shown_status, job.done, job.id == self.marked)
+
+    def fill_jobs(self, rows: list[EvalRun]) -> None:
+        self.evals_table.clear()
+        for r in rows:
+            self.evals_table.add_row(
+                plain(("● " if r.id == self.marked else "") + r.id),
+                plain(r.run_id or ""),
+                plain(r.shown_status),
+                f"{r.done}/{r.total}" if r.total else "",
+                (r.created_at or "")[:16].replace("T", " "),
+            )
+
+    def jobs_read(self, extra: Any) -> None:
+        finished, _ = extra
         self.latest_run = finished
-        hint = f"e: evaluate {markup_safe(finished['id'])}" if finished else "train a run first (t)"
+        hint = f"e: evaluate {markup_safe(finished.id)}" if finished else "train a run first (t)"
         self.query_one("#eval-title", Static).update(
-            f"[b]Evaluations[/b] · {len(rows)} · {hint} · enter on a mode: its rollouts"
+            f"[b]Evaluations[/b] · {len(self._rows)} · {hint} · enter on a mode: its rollouts"
         )
         self._show_selected()
-        self.refresh_bindings()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "evals-table":
@@ -122,12 +114,12 @@ class EvalScreen(PollsWhileShown, Screen[None]):
 
             mode = self._mode_keys[event.cursor_row]
             if mode not in PASS_ROWS:
-                self.app.push_screen(EvalDrillScreen(self.store, self.selected["id"], mode))
+                self.app.push_screen(EvalDrillScreen(self.store, self.selected.id, mode))
 
     def _show_selected(self) -> None:
         row = self.selected
         summary = self.query_one("#eval-summary", Static)
-        key = (row["id"], row["shown_status"], row["done"]) if row else ()
+        key = (row.id, row.shown_status, row.done) if row else ()
         if key == self._shown:
             return
         self._shown = key
@@ -137,23 +129,21 @@ class EvalScreen(PollsWhileShown, Screen[None]):
             )
             self.modes_table.clear(columns=True)
             return
-        if row["status"] == FINISHED:
-            row = evals.get_eval(self.store, row["id"]) or row  # with its result
-        if row["status"] != FINISHED or not row["result"]:
-            stage = markup_safe(row["stage"] or "waiting")
-            detail = f"{stage} {row['done']}/{row['total']}" if row["total"] else ""
-            error = f"\n[red]{markup_safe(row['error'].strip().splitlines()[-1])}[/]" if row["error"] else ""
-            summary.update(
-                f"[b]{markup_safe(row['id'])}[/b] {markup_safe(row['shown_status'])} {detail}{error}"
-            )
+        if row.status == FINISHED:
+            row = evals.get_eval(self.store, row.id) or row  # with its result
+        if row.status != FINISHED or not row.result:
+            stage = markup_safe(row.stage or "waiting")
+            detail = f"{stage} {row.done}/{row.total}" if row.total else ""
+            error = f"\n[red]{markup_safe(row.error.strip().splitlines()[-1])}[/]" if row.error else ""
+            summary.update(f"[b]{markup_safe(row.id)}[/b] {markup_safe(row.shown_status)} {detail}{error}")
             self.modes_table.clear(columns=True)
             self._mode_keys = []
             return
-        result = row["result"]
+        result = row.result
         pass_rate, means = result["pass_rate"], result["means"]
         steps = means["steps"]
         text = Text.from_markup(
-            f"[b]{markup_safe(row['id'])}[/b] base vs base + {markup_safe(result['run_id'])} · "
+            f"[b]{markup_safe(row.id)}[/b] base vs base + {markup_safe(result['run_id'])} · "
             f"{len(result['tasks'])} tasks × "
             f"{result['n_per_task']} · tests pass {pass_rate['before']:.0%} → {pass_rate['after']:.0%} · "
             f"steps {steps['before'] or 0:.1f} → {steps['after'] or 0:.1f}"
@@ -191,13 +181,11 @@ class EvalScreen(PollsWhileShown, Screen[None]):
         if action == "start_eval":
             return self.latest_run is not None or None
         if action == "cancel_eval":
-            return (row is not None and row["shown_status"] in (RUNNING, QUEUED)) or None
+            return (row is not None and row.shown_status in (RUNNING, QUEUED)) or None
         if action == "mark":
-            return (row is not None and row["status"] == FINISHED) or None
+            return (row is not None and row.status == FINISHED) or None
         if action == "compare":
-            return (
-                row is not None and row["status"] == FINISHED and self.marked not in (None, row["id"])
-            ) or None
+            return (row is not None and row.status == FINISHED and self.marked not in (None, row.id)) or None
         return True
 
     def action_start_eval(self) -> None:
@@ -205,25 +193,17 @@ class EvalScreen(PollsWhileShown, Screen[None]):
 
         finished = self.latest_run
         if finished is not None:
-            eval_id = launch_eval(self.workspace, finished["id"])
-            self.notify(f"evaluation {eval_id} of {finished['id']} started in the background")
+            eval_id = launch_eval(self.workspace, finished.id)
+            self.notify(f"evaluation {eval_id} of {finished.id} started in the background")
             self.refresh_evals()
 
     def action_cancel_eval(self) -> None:
-        row = self.selected
-        if row is not None and not self._cancel.confirmed(row["id"]):
-            why = f"press c again within {CONFIRM_S:.0f} s to cancel evaluation {row['id']}"
-            self.notify(why, severity="warning")
-        elif row is not None:
-            try:
-                self.notify(evals.cancel_eval(self.store, row["id"]))
-            except Exception as exc:  # it ended in between
-                self.notify(str(exc), severity="warning")
+        self.cancel_selected("evaluation", evals.cancel_eval, self.store)
 
     def action_mark(self) -> None:
         row = self.selected
         if row is not None:
-            self.marked = None if self.marked == row["id"] else row["id"]
+            self.marked = None if self.marked == row.id else row.id
             self.refresh_evals()
 
     def action_compare(self) -> None:
@@ -232,4 +212,4 @@ class EvalScreen(PollsWhileShown, Screen[None]):
             return
         from tui.screens.eval_compare import EvalCompareScreen
 
-        self.app.push_screen(EvalCompareScreen(evals.compare_evals(self.store, self.marked, row["id"])))
+        self.app.push_screen(EvalCompareScreen(evals.compare_evals(self.store, self.marked, row.id)))

@@ -13,6 +13,10 @@ at all times. The task's instruction is one line (`e` unfolds it); each side scr
 keys (`j`/`k` the left, `J`/`K` the right), jumps to its diff (`d`/`D`), opens full-screen in
 the rollout detail (`o`/`O`, blind when labelling is; escape comes back to the same pair at the
 same place), and `/` searches both sides (`.`/`,` next and previous match).
+
+A key that decides should cost less than a frame: while a pair is read, the next one is loaded
+and drawn in a worker (tui.screens.next_pair), and the key only swaps it in; the checks' reason
+always takes two rows, so a new pair never moves the panes (a relayout redraws everything).
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from core.pairs import name_sides
 from core.prefix import divergence
@@ -33,6 +39,7 @@ from core.schema import Task
 from core.text import one_line, visible
 from storage.decision_writer import Outcome
 from storage.labelling import LabelSession, ShownPair
+from tui.screens.next_pair import NextPair, NextPairReady, PaneSize, prepare_next
 from tui.screens.note import NoteScreen
 from tui.screens.polling import PollsWhileShown
 from tui.widgets.keys_footer import KeysFooter
@@ -42,6 +49,10 @@ from tui.widgets.search_bar import SearchBar
 NARROW = 120  # columns below which the two sides stack
 QUEUE_POLL_S = 2.0  # how often an empty labelling queue looks for pairs mined elsewhere
 NO_INSTRUCTION = "(no instruction: the rollouts came with a task id only)"
+REASON_ROWS = 2  # the checks' reason (the CSS cuts a longer one)
+# The next pair is prepared this long after one is shown: while it is read, never in the way of
+# drawing it (a faster key finds nothing prepared and builds the pair as it comes).
+PREPARE_AFTER_S = 0.3
 SIDES = ("left", "right")
 
 
@@ -89,6 +100,8 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         self._keys_shown: dict[str, str] = {}  # action -> its key as shown
         self._tasks: dict[str, Task | None] = {}
         self._rows: dict[str | None, int] = {}  # rows of the lines drawn (by widget id)
+        self._next: NextPair | None = None  # the pair after this one, prepared while it is read
+        self._prepare_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="progress")
@@ -270,8 +283,10 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     # -- drawing ---------------------------------------------------------------------------
     def next_pair(self) -> None:
         pending = self.session.next_pending()
+        ready, self._next = self._next, None
         if pending is None:
             self.current = None
+            self._rows.pop("reason", None)
             self.query_one("#reason", Static).update(
                 Text(
                     "Every proposed pair is decided. Mine more (agentpref-tui mine) or train.",
@@ -283,28 +298,64 @@ class LabelScreen(PollsWhileShown, Screen[None]):
             self.draw_progress()
             self._refresh_bindings_if_changed()
             return
-        self.show_pair(self.session.show(pending))
+        if ready is not None and ready.shown.pair == pending:  # prepared while this one was read
+            self.show_pair(ready.shown, ready)
+        else:
+            self.show_pair(self.session.show(pending))
 
-    def show_pair(self, shown: ShownPair) -> None:
+    def show_pair(self, shown: ShownPair, ready: NextPair | None = None) -> None:
         self.current = shown
         self.pending_tags, self.pending_note = [], ""
         self.seen_checks = not self.session.blind
         for pane in self.query(PairPane):
             pane.display = True
-        self._draw_pair(shown)
+        self._draw_pair(shown, ready)
         self.draw_progress()
         self._refresh_bindings_if_changed()
         if not self.search_bar.display:
             self.set_focus(None)  # whatever happened before, no widget holds the keys
+        if self._prepare_timer is not None:
+            self._prepare_timer.stop()
+        self._prepare_timer = self.set_timer(PREPARE_AFTER_S, self._prepare_next)
 
-    def _draw_pair(self, shown: ShownPair) -> None:
+    def _prepare_next(self) -> None:
+        """Prepare the pair after this one in a worker, for the panes as they are now."""
+        self._next = None
+        if self.current is None or self.current.pair.id is None:
+            return
+        panes = [
+            PaneSize(side, *self.pane(side).scrollable_content_region.size, self.pane(side).rich_style)
+            for side in SIDES
+        ]
+        if all(pane.width > 0 for pane in panes):
+            self._prepare_worker(self.current.pair.id, self.session.blind, panes)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="next-pair",
+        description="preparing the next pair",
+    )
+    def _prepare_worker(self, after: int, blind: bool, panes: list[PaneSize]) -> None:
+        ready = prepare_next(self.session, after, blind, panes, self.app.console)
+        if ready is not None and not get_current_worker().is_cancelled:
+            self.post_message(NextPairReady(after, ready))
+
+    @on(NextPairReady)
+    def _next_ready(self, event: NextPairReady) -> None:
+        if self.current is not None and self.current.pair.id == event.after:
+            self._next = event.ready
+
+    def _draw_pair(self, shown: ShownPair, ready: NextPair | None = None) -> None:
+        """`ready`: the sides as prepared in the background (used where they still fit)."""
         blind = self.session.blind
         start = max(0, divergence(shown.left, shown.right) - 1)  # one shared step for context
         self.found = None  # a new pair, or the same redrawn: no search marked
         for side, rollout in zip(SIDES, (shown.left, shown.right), strict=True):
             pane = self.pane(side)
             pane.hint = self._side_keys(side)
-            pane.show(side, rollout, start, blind)
+            pane.show(side, rollout, start, blind, ready.sides.get(side) if ready else None)
         self._draw_instruction()
         if blind:
             key = self._key_of("toggle_blind")
@@ -313,9 +364,14 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         else:
             sides = ("left", "right") if shown.left_is_chosen else ("right", "left")
             reason = Text(f"checks: {visible(name_sides(shown.pair.reason, *sides))}", style="italic")
+        # Always two rows (one when blind), a short reason padded: the panes never move by a row
+        # from pair to pair, and a relayout redraws the whole screen.
+        rows = 1 if blind else REASON_ROWS
         widget = self.query_one("#reason", Static)
         width = widget.content_region.width or self.size.width
-        self._update_line(widget, reason, min(2, len(reason.wrap(self.app.console, max(1, width)))))
+        if len(reason.wrap(self.app.console, max(1, width))) < rows:
+            reason.append("\n")
+        self._update_line(widget, reason, rows)
 
     def _update_line(self, widget: Static, text: Text, rows: int) -> None:
         """`widget.update(text)` of `rows` rows: a relayout (which redraws every widget of the
@@ -383,6 +439,8 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         if self.session.blind:
             line.append(" BLIND ", style="bold reverse")
             line.append(" ")
+        line.append(visible(self.session.who), style="bold magenta")  # who is labelling
+        line.append(" · ", style="dim")
         if self.current is not None:
             line.append(f"pair #{self.current.pair.id}", style="bold cyan")
             line.append(" · ", style="dim")

@@ -17,17 +17,16 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
+from core.schema import TrainRun
 from core.text import visible
 from storage import runs
 from storage.jobs import CANCELLED, FAILED, FINISHED, LOST, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
-from tui.screens.polling import PollsWhileShown
+from tui.screens.job_list import JobListScreen
 from tui.screens.worker_errors import ReportsWorkerErrors
-from tui.widgets.confirm import CONFIRM_S, PressTwice
 from tui.widgets.curves import Curves
 from tui.widgets.plain import markup_safe, plain
 
@@ -52,50 +51,50 @@ def log_tail(path: str | None, lines: int = 200) -> list[str]:
     return text.splitlines()[-lines:]
 
 
-def summary_text(row: dict[str, Any]) -> str:
-    status = row["shown_status"]
+def summary_text(row: TrainRun) -> str:
+    status = row.shown_status
     colour = {FINISHED: "green", FAILED: "red", LOST: "red", CANCELLED: "yellow", RUNNING: "cyan"}.get(
         status, ""
     )
-    run_id, shown = markup_safe(row["id"]), markup_safe(status)
+    run_id, shown = markup_safe(row.id), markup_safe(status)
     parts = [f"[b]{run_id}[/b] [{colour}]{shown}[/]" if colour else f"[b]{run_id}[/b] {shown}"]
-    if row["max_steps"]:
-        parts.append(f"step {row['step']}/{row['max_steps']}")
-    if row["stage"] and status == RUNNING:
-        parts.append(markup_safe(row["stage"]))
-    data = row["dataset"]
+    if row.max_steps:
+        parts.append(f"step {row.step}/{row.max_steps}")
+    if row.stage and status == RUNNING:
+        parts.append(markup_safe(row.stage))
+    data = row.dataset
     if data:
         parts.append(f"{data.get('train_pairs', 0)} train / {data.get('validation_pairs', 0)} val pairs")
-    settings = row["config"].get("train", {})
+    settings = row.config.train
     if settings:
         parts.append(
             f"lr {settings.get('learning_rate')} β {settings.get('beta')} {settings.get('granularity')}"
         )
-    options = row["options"]
+    options = row.options
     if options:
         on = [k for k in ("precompute_ref_log_probs", "liger", "bf16") if options.get(k)]
         parts.append(f"{options.get('device')} ({', '.join(on) or 'no speed options'})")
-    final = row["final_metrics"]
+    final = row.final_metrics
     if "eval_rewards/accuracies" in final:
         margin = final.get("eval_rewards/margins", 0.0)
         parts.append(f"val acc {final['eval_rewards/accuracies']:.2f} margin {margin:.3f}")
     line = " · ".join(parts)
-    if row["adapter_path"] and status == FINISHED:
-        line += f"\nadapter: {markup_safe(row['adapter_path'])}"
-    if row["error"] and status in (FAILED, LOST, QUEUED):
-        line += f"\n[red]{markup_safe(row['error'].strip().splitlines()[-1])}[/]"
+    if row.adapter_path and status == FINISHED:
+        line += f"\nadapter: {markup_safe(row.adapter_path)}"
+    if row.error and status in (FAILED, LOST, QUEUED):
+        line += f"\n[red]{markup_safe(row.error.strip().splitlines()[-1])}[/]"
     return line
 
 
-def run_cells(row: dict[str, Any]) -> tuple[str, ...]:
+def run_cells(row: TrainRun) -> tuple[str, ...]:
     """A run's cells in the runs table, in RUN_COLUMNS order."""
-    accuracy = row["final_metrics"].get("eval_rewards/accuracies")
+    accuracy = row.final_metrics.get("eval_rewards/accuracies")
     return (
-        row["id"],
-        row["shown_status"],
-        f"{row['step']}/{row['max_steps']}" if row["max_steps"] else str(row["step"] or ""),
+        row.id,
+        row.shown_status,
+        f"{row.step}/{row.max_steps}" if row.max_steps else str(row.step or ""),
         f"{accuracy:.2f}" if accuracy is not None else "",
-        (row["created_at"] or "")[:16].replace("T", " "),
+        (row.created_at or "")[:16].replace("T", " "),
     )
 
 
@@ -117,18 +116,7 @@ def fitted(value: str, width: int) -> Text:
     return text
 
 
-def _shape(row: dict[str, Any]) -> tuple[object, ...]:
-    """What the table shows of a run: redraw only when it changed (keeps the cursor still)."""
-    return (
-        row["id"],
-        row["shown_status"],
-        row["step"],
-        row["max_steps"],
-        row["final_metrics"].get("eval_rewards/accuracies"),
-    )
-
-
-class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
+class TrainScreen(ReportsWorkerErrors, JobListScreen[TrainRun]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
         Binding("c", "cancel_run", "Cancel run"),
@@ -142,9 +130,6 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
     def __init__(self, workspace: Workspace, store: Store) -> None:
         super().__init__()
         self.workspace, self.store = workspace, store
-        self._cancel = PressTwice()
-        self._rows: list[dict[str, Any]] = []
-        self._seen: object = None  # what the last refresh showed (runs, decided pairs)
         self._log_key: tuple[str | None, int] = (None, -1)
         self._curves_key: tuple[object, ...] = ()
 
@@ -162,42 +147,38 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
     def table(self) -> DataTable[Any]:
         return self.query_one("#runs-table", DataTable)
 
+    @property
+    def jobs_table(self) -> DataTable[Any]:
+        return self.table
+
     def on_mount(self) -> None:
         self.refresh_runs()
         self.poll_while_shown(1.0, self.refresh_runs)
         self.table.focus()
 
-    @property
-    def selected(self) -> dict[str, Any] | None:
-        if not self._rows or self.table.cursor_row < 0 or self.table.cursor_row >= len(self._rows):
-            return None
-        return self._rows[self.table.cursor_row]
-
     def refresh_runs(self, select: str | None = None) -> None:
-        """Read the runs again; the cursor stays on its run (a run started elsewhere appears above
-        it), or goes to `select` (the run this screen just started)."""
-        from tui.launch import reap
+        """Read the runs again (see JobListScreen.refresh_jobs)."""
+        self.refresh_jobs(select)
 
-        reap()
-        rows = runs.list_runs(self.store)
+    def read_jobs(self) -> tuple[list[TrainRun], object]:
         decided = self.store.scalar("SELECT count(*) FROM preferences WHERE decision = 'prefer'")
-        if select is None and (rows, decided) == self._seen:
-            return  # nothing changed: an idle screen redraws nothing
-        self._seen = (rows, decided)
-        ids = [r["id"] for r in rows]
-        selected = select if select in ids else (self.selected["id"] if self.selected else None)
-        if [_shape(r) for r in rows] != [_shape(r) for r in self._rows]:
-            self._fill_table(rows)
-            if rows:
-                self.table.move_cursor(row=ids.index(selected) if selected in ids else 0)
-        elif select in ids:
-            self.table.move_cursor(row=ids.index(select))
-        self._rows = rows
-        self._update_title(decided)
-        self._show_selected()
-        self.refresh_bindings()
+        return runs.list_runs(self.store), decided
 
-    def _fill_table(self, rows: list[dict[str, Any]]) -> None:
+    def job_cells(self, job: TrainRun) -> tuple[object, ...]:
+        """What the table shows of a run: redraw only when it changed (keeps the cursor still)."""
+        return (
+            job.id,
+            job.shown_status,
+            job.step,
+            job.max_steps,
+            job.final_metrics.get("eval_rewards/accuracies"),
+        )
+
+    def jobs_read(self, extra: Any) -> None:
+        self._update_title(extra)
+        self._show_selected()
+
+    def fill_jobs(self, rows: list[TrainRun]) -> None:
         cells = [run_cells(r) for r in rows]
         widths = column_widths(cells)
         self.table.clear(columns=True)
@@ -207,7 +188,7 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
             self.table.add_row(*(fitted(value, width) for value, width in zip(row, widths, strict=True)))
 
     def _update_title(self, decided: int) -> None:
-        running = sum(r["shown_status"] == RUNNING for r in self._rows)
+        running = sum(r.shown_status == RUNNING for r in self._rows)
         self.query_one("#train-title", Static).update(
             f"[b]Training runs[/b] · {len(self._rows)} runs, {running} running · "
             f"{decided} pairs decided · n: new run"
@@ -230,17 +211,17 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
             summary.update("No runs yet. Press n to start one on the decided pairs.")
             return
         summary.update(summary_text(row))
-        key = (row["id"], row["step"], row["shown_status"])
+        key = (row.id, row.step, row.shown_status)
         if key != self._curves_key:  # a long run has many metrics: read them when they changed
             self._curves_key = key
-            train = runs.metric_series(self.store, row["id"], "train", CURVE_METRICS)
-            validation = runs.metric_series(self.store, row["id"], "eval", CURVE_METRICS)
-            self.query_one("#loss-curve", Curves).show(row["id"], train, validation)
-            self.query_one("#reward-curve", Curves).show(row["id"], train, validation)
+            train = runs.metric_series(self.store, row.id, "train", CURVE_METRICS)
+            validation = runs.metric_series(self.store, row.id, "eval", CURVE_METRICS)
+            self.query_one("#loss-curve", Curves).show(row.id, train, validation)
+            self.query_one("#reward-curve", Curves).show(row.id, train, validation)
         self._show_log(row)
 
-    def _show_log(self, row: dict[str, Any]) -> None:
-        path = str(self.workspace.from_stored(row["log_path"])) if row["log_path"] else None
+    def _show_log(self, row: TrainRun) -> None:
+        path = str(self.workspace.from_stored(row.log_path)) if row.log_path else None
         size = Path(path).stat().st_size if path and Path(path).exists() else 0
         if (path, size) == self._log_key:
             return
@@ -248,19 +229,19 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         log = self.query_one("#run-log", RichLog)
         log.clear()
         lines = log_tail(path)
-        if not lines and row["error"]:
-            lines = row["error"].splitlines()
+        if not lines and row.error:
+            lines = row.error.splitlines()
         for line in lines or ["(no log yet)"]:
             log.write(visible(line))
         log.scroll_end(animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         row = self.selected
-        status = row["shown_status"] if row else None
+        status = row.shown_status if row else None
         if action == "cancel_run":
             return status in (RUNNING, QUEUED) or None
         if action == "resume_run":
-            return (status in RESUMABLE and bool(row and row["config"].get("train"))) or None
+            return (status in RESUMABLE and bool(row and row.config.train)) or None
         if action in ("summary", "evaluate_run"):
             return status == FINISHED or None
         if action == "swap_log":
@@ -300,39 +281,28 @@ class TrainScreen(ReportsWorkerErrors, PollsWhileShown, Screen[None]):
         self.app.call_from_thread(self.refresh_runs, run_id)
 
     def action_cancel_run(self) -> None:
-        row = self.selected
-        if row is None:
-            return
-        if not self._cancel.confirmed(row["id"]):
-            self.notify(
-                f"press c again within {CONFIRM_S:.0f} s to cancel run {row['id']}", severity="warning"
-            )
-            return
-        try:
-            self.notify(runs.cancel_run(self.store, row["id"]))
-        except Exception as exc:  # a run that ended in between: say so, change nothing
-            self.notify(str(exc), severity="warning")
+        self.cancel_selected("run", runs.cancel_run, self.store)
 
     def action_resume_run(self) -> None:
         row = self.selected
         if row is not None:
-            self.start_run([], row["id"])
+            self.start_run([], row.id)
 
     def action_summary(self) -> None:
         row = self.selected
-        if row is None or not row["adapter_path"]:
+        if row is None or not row.adapter_path:
             return
         from tui.screens.run_summary import RunSummaryScreen
 
-        card = self.workspace.from_stored(row["adapter_path"]) / "README.md"
+        card = self.workspace.from_stored(row.adapter_path) / "README.md"
         text = card.read_text(encoding="utf-8") if card.exists() else summary_text(row)
-        self.app.push_screen(RunSummaryScreen(row["id"], text))
+        self.app.push_screen(RunSummaryScreen(row.id, text))
 
     def action_evaluate_run(self) -> None:
         """Evaluate this run on held-out tasks, detached like a run; follow it on `v`."""
         from tui.launch import launch_eval
 
         row = self.selected
-        if row is not None and row["status"] == FINISHED:
-            eval_id = launch_eval(self.workspace, row["id"])
-            self.notify(f"evaluation {eval_id} of {row['id']} started in the background (v to follow)")
+        if row is not None and row.status == FINISHED:
+            eval_id = launch_eval(self.workspace, row.id)
+            self.notify(f"evaluation {eval_id} of {row.id} started in the background (v to follow)")

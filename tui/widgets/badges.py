@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from core.checks.badges import BADGES
+from core.badges import BADGES
 from core.text import visible
 
-SHORT = BADGES  # check id -> badge (core.checks.badges)
+SHORT = BADGES  # check id -> badge (core.badges)
 
 
 def short(check: str) -> str:

@@ -4,9 +4,12 @@ head (score, outcome, badges), the timeline from the divergence and the final di
 Only the rows on screen are rendered, each once per width and search, in the pane's style and
 as wide as the pane, so Textual draws them as they are; a new pair changes the pane's virtual
 size without a relayout of the screen, and the lines of the last sides shown are kept (a
-skipped or undone pair comes back built). Timeline lines are cut to the width with an
-ellipsis, never wrapped; diff lines fold at the width, so nothing of the diff is lost. The pane
-takes no focus: the labelling screen scrolls it, jumps it to its diff and searches it by key.
+skipped or undone pair comes back built). `prepare` does all of that for a side not shown yet,
+its top rows drawn too, off the UI thread: the labelling screen prepares the next pair while
+the person reads this one, and `show(..., prepared=...)` then only swaps it in. Timeline lines
+are cut to the width with an ellipsis, never wrapped; diff lines fold at the width, so nothing
+of the diff is lost. The pane takes no focus: the labelling screen scrolls it, jumps it to its
+diff and searches it by key.
 
 A search marks every match: text on screen highlighted, and a step whose hidden text (its
 thought, arguments or whole output) matches has its number highlighted. One match at a time
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len, chop_cells
 from rich.console import Console
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.geometry import Size
@@ -57,7 +61,92 @@ def fold_offsets(plain: str, width: int) -> list[int]:
 
 
 PANES_KEPT = 64  # sides whose lines are kept: a skipped pair, or one undone, comes back built
-_built: OrderedDict[tuple[object, ...], tuple[list[PaneLine], int]] = OrderedDict()
+_built: OrderedDict[tuple[object, ...], tuple[list[PaneLine], int]] = OrderedDict()  # UI thread only
+
+
+def build_key(side: str, rollout: Rollout, start: int, blind: bool, width: int) -> tuple[object, ...]:
+    """What a side's lines depend on."""
+    flags = tuple(rollout.flag_ids)
+    return (side, rollout.id, len(rollout.steps), rollout.score, flags, start, blind, width)
+
+
+def row_starts(lines: list[PaneLine], width: int) -> tuple[list[int], int]:
+    """Each line's first row at `width`, and the rows of all of them."""
+    row, starts = 0, []
+    for line in lines:
+        starts.append(row)
+        row += len(fold_offsets(line.text.plain, width)) + 1 if line.fold else 1
+    return starts, row
+
+
+def line_rows(
+    line: PaneLine,
+    width: int,
+    console: Console,
+    style: Style,
+    spans: list[tuple[int, int]] | None = None,
+    current: bool = False,
+) -> list[Strip]:
+    """A line's rows as drawn: in the pane's `style`, each `width` cells wide; `spans` marked
+    as matches (`current`: as the current one)."""
+    text = line.text
+    if spans:
+        text = text.copy()
+        for start, end in spans:
+            text.stylize(CURRENT if current else MATCH, start, end)
+    if line.fold:
+        pieces = list(text.divide(fold_offsets(text.plain, width)))
+    elif text.cell_len > width:  # lines are cut to the width they were built at
+        text = text.copy()
+        text.truncate(width, overflow="ellipsis")
+        pieces = [text]
+    else:
+        pieces = [text]
+    rows = []
+    for piece in pieces:
+        segments = list(Segment.apply_style(piece.render(console), style))
+        cells = cell_len(piece.plain)
+        if cells < width:
+            segments.append(Segment(" " * (width - cells), style))
+        strip = Strip(segments, max(cells, width))
+        rows.append(strip.crop(0, width) if cells > width else strip)
+    return rows
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A side built and its top rows drawn before it is shown (see `prepare`)."""
+
+    key: tuple[object, ...]
+    lines: list[PaneLine]
+    diff_line: int
+    starts: list[int]
+    rows: int
+    style: Style
+    strips: dict[int, list[Strip]]  # line -> its rows, for the lines on the first screen
+
+
+def prepare(
+    side: str,
+    rollout: Rollout,
+    start: int,
+    blind: bool,
+    width: int,
+    height: int,
+    console: Console,
+    style: Style,
+) -> Prepared:
+    """What `PairPane.show` would build for this side at `width`, and the rows of its first
+    `height` rows. Pure (it reads the console's theme only), so it runs in a worker thread."""
+    lines, diff_line = pane_lines(side, rollout, start, blind, width, console)
+    starts, rows = row_starts(lines, width)
+    strips: dict[int, list[Strip]] = {}
+    for index, first in enumerate(starts):
+        if first >= height:
+            break
+        strips[index] = line_rows(lines[index], width, console, style)
+    key = build_key(side, rollout, start, blind, width)
+    return Prepared(key, lines, diff_line, starts, rows, style, strips)
 
 
 def pane_lines(
@@ -119,14 +208,19 @@ class PairPane(ScrollView, can_focus=False):
         self._haystacks: dict[int, str] = {}  # step position -> its text in lower case
         self._strips: dict[int, list[Strip]] = {}  # line -> its rendered rows, for this width
         self._width = 0
+        self._prepared: Prepared | None = None  # the side as `prepare` built it, until used
 
     # -- content -----------------------------------------------------------------------------
-    def show(self, side: str, rollout: Rollout, start: int, blind: bool = False) -> None:
-        """`blind`: no score, no badges, no flag marks in the timeline."""
+    def show(
+        self, side: str, rollout: Rollout, start: int, blind: bool = False, prepared: Prepared | None = None
+    ) -> None:
+        """`blind`: no score, no badges, no flag marks in the timeline. `prepared`: this side as
+        `prepare` built it (used when it was built at the pane's width and style)."""
         self.side, self.rollout, self.start, self.blind = side, rollout, start, blind
         self.search_text, self.matches, self.current = "", [], None
         self._hits, self._haystacks = {}, {}
         self._lines, self._starts, self._strips, self._width = [], [], {}, 0
+        self._prepared = prepared
         self._build()
         self.scroll_home(animate=False, immediate=True)
         self._draw_title()
@@ -140,30 +234,33 @@ class PairPane(ScrollView, can_focus=False):
         if self.rollout is None or width <= 0 or width == self._width:
             return
         self._width = width
-        rollout = self.rollout
-        flags = tuple(rollout.flag_ids)
-        key: tuple[object, ...] = (self.side, rollout.id, len(rollout.steps), rollout.score, flags)
-        key += (self.start, self.blind, width)
+        key = build_key(self.side, self.rollout, self.start, self.blind, width)
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared.key == key:
+            _built[key] = prepared.lines, prepared.diff_line
         built = _built.get(key)
         if built is None:
-            built = pane_lines(self.side, rollout, self.start, self.blind, width, self.app.console)
+            built = pane_lines(self.side, self.rollout, self.start, self.blind, width, self.app.console)
             _built[key] = built
-            while len(_built) > PANES_KEPT:
-                _built.popitem(last=False)
         _built.move_to_end(key)
+        while len(_built) > PANES_KEPT:
+            _built.popitem(last=False)
         self._lines, self._diff_line = built
-        self._layout()
+        if prepared is not None and prepared.key == key:
+            self._layout(prepared.starts, prepared.rows)
+            if prepared.style == self.rich_style:
+                self._strips = dict(prepared.strips)
+        else:
+            self._layout()
         if self.search_text:
             self._find(self.search_text)
 
-    def _layout(self) -> None:
-        width, row, starts = self._width, 0, []
-        for line in self._lines:
-            starts.append(row)
-            row += len(fold_offsets(line.text.plain, width)) + 1 if line.fold else 1
+    def _layout(self, starts: list[int] | None = None, rows: int = 0) -> None:
+        if starts is None:
+            starts, rows = row_starts(self._lines, self._width)
         self._starts = starts
         self._strips = {}
-        self._set_virtual_size(Size(width, row))
+        self._set_virtual_size(Size(self._width, rows))
         self.refresh()
 
     def _set_virtual_size(self, size: Size) -> None:
@@ -211,31 +308,9 @@ class PairPane(ScrollView, can_focus=False):
 
     def _rows_of(self, index: int) -> list[Strip]:
         """The line's rows as drawn: in the pane's style, each as wide as the pane."""
-        line, width, console, style = self._lines[index], self._width, self.app.console, self.rich_style
-        text = line.text
+        current = self.current is not None and self.matches[self.current] == index
         spans = self._hits.get(index)
-        if spans:
-            text = text.copy()
-            current = self.current is not None and self.matches[self.current] == index
-            for start, end in spans:
-                text.stylize(CURRENT if current else MATCH, start, end)
-        if line.fold:
-            pieces = list(text.divide(fold_offsets(text.plain, width)))
-        elif text.cell_len > width:  # lines are cut to the width they were built at
-            text = text.copy()
-            text.truncate(width, overflow="ellipsis")
-            pieces = [text]
-        else:
-            pieces = [text]
-        rows = []
-        for piece in pieces:
-            segments = list(Segment.apply_style(piece.render(console), style))
-            cells = cell_len(piece.plain)
-            if cells < width:
-                segments.append(Segment(" " * (width - cells), style))
-            strip = Strip(segments, max(cells, width))
-            rows.append(strip.crop(0, width) if cells > width else strip)
-        return rows
+        return line_rows(self._lines[index], self._width, self.app.console, self.rich_style, spans, current)
 
     # -- moving ------------------------------------------------------------------------------
     def page(self, direction: int) -> None:

@@ -83,7 +83,7 @@ def test_eval_without_a_finished_run_is_refused(tmp_path, capsys):
 def test_eval_of_a_run_that_did_not_finish_is_refused(looped_ws, capsys):
     ws = looped_ws["ws"]
     with ws.store() as store:
-        runs.create_run(store, {}, "half")
+        runs.create_run(store, None, "half")
         runs.end_run(store, "half", "cancelled")
     assert main(["eval", "-w", str(ws.root), "--run", "half"]) == 2
     assert "only a finished run" in capsys.readouterr().err
@@ -92,19 +92,19 @@ def test_eval_of_a_run_that_did_not_finish_is_refused(looped_ws, capsys):
 def test_a_queued_eval_that_cannot_start_says_why(tmp_path, capsys):
     ws = build_workspace(tmp_path / "ws")
     with ws.store() as store:
-        eval_id = evals.create_eval(store, None, {})
+        eval_id = evals.create_eval(store, None)
     assert main(["eval", "-w", str(ws.root), "--eval-id", eval_id]) == 2
     with ws.store() as store:
         row = evals.get_eval(store, eval_id)
-    assert row["status"] == "failed" and "no finished training run" in row["error"]
+    assert row.status == "failed" and "no finished training run" in row.error
 
 
 def test_a_run_refers_to_its_files_relative_to_the_workspace(looped_ws):
     ws = looped_ws["ws"]
     with ws.store() as store:
         run = runs.get_run(store, "run-1")
-    assert run["adapter_path"] == "runs/run-1/adapter" and run["config"]["base_model"] == "models/tiny"
-    assert (ws.from_stored(run["adapter_path"]) / "adapter_config.json").is_file()
+    assert run.adapter_path == "runs/run-1/adapter" and run.config.base_model == "models/tiny"
+    assert (ws.from_stored(run.adapter_path) / "adapter_config.json").is_file()
 
 
 def test_eval_works_with_a_relative_workspace_path(looped_ws, monkeypatch, capsys):
@@ -140,8 +140,8 @@ def test_an_eval_with_the_same_base_side_reuses_its_rollouts(looped_ws, capsys):
         row = evals.get_eval(store, second["eval_id"])
         before = [s["id"] for s in evals.summaries(store, second["eval_id"], "before")]
         assert before == [s["id"] for s in evals.summaries(store, first["eval_id"], "before")]
-    assert row["config"]["before_from"] == first["eval_id"] and row["config"]["base_key"]
-    assert row["done"] == row["total"] == 1  # progress counts only what ran
+    assert row.config.before_from == first["eval_id"] and row.config.base_key
+    assert row.done == row.total == 1  # progress counts only what ran
 
     fresh = run("--fresh")
     assert fresh["reused_before_from"] is None and stored(fresh["eval_id"]) == 2

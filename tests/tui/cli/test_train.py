@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from core.schema import RunConfig
 from storage import runs
 from tests.tui.conftest import build_train_workspace
 from tui.cli import main
@@ -67,22 +68,22 @@ def test_a_run_trains_an_adapter_and_records_its_metrics(labelled):
     with labelled.store() as store:
         row = runs.get_run(store, "first")
         series = runs.metric_series(store, "first")
-    assert row["status"] == "finished" and row["step"] == 6
-    assert row["dataset"]["train_pairs"] > 0 and row["dataset"]["validation_pairs"] > 0
-    assert row["config"]["train"]["max_steps"] == 6
+    assert row.status == "finished" and row.step == 6
+    assert row.dataset["train_pairs"] > 0 and row.dataset["validation_pairs"] > 0
+    assert row.config.train["max_steps"] == 6
     assert {"loss", "rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected"} <= set(
         series
     )
     assert {"learning_rate", "epoch"} <= set(series) or "learning_rate" in series
     assert [step for step, _ in series["loss"]] == [1, 2, 3, 4, 5, 6]
-    assert "eval_rewards/accuracies" in row["final_metrics"]
-    assert row["options"]["device"] == "cpu" and row["options"]["precompute_ref_log_probs"] is True
+    assert "eval_rewards/accuracies" in row.final_metrics
+    assert row.options["device"] == "cpu" and row.options["precompute_ref_log_probs"] is True
 
     adapter = labelled.root / "runs" / "first" / "adapter"
-    assert row["adapter_path"] == "runs/first/adapter"  # relative: the workspace can move
+    assert row.adapter_path == "runs/first/adapter"  # relative: the workspace can move
     assert "vllm serve" in (adapter / "README.md").read_text()
     config = json.loads((labelled.root / "runs" / "first" / "config.json").read_text())
-    assert config["settings"]["learning_rate"] == row["config"]["train"]["learning_rate"]
+    assert config["settings"]["learning_rate"] == row.config.train["learning_rate"]
 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -94,7 +95,7 @@ def test_a_run_trains_an_adapter_and_records_its_metrics(labelled):
 def test_a_finished_or_unknown_run_cannot_be_resumed(labelled, capsys):
     assert main(["--train", "-w", str(labelled.root), "--resume", "nope"]) == 2
     assert "no run nope" in capsys.readouterr().err
-    if any(r["id"] == "first" for r in run_rows(labelled)):
+    if any(r.id == "first" for r in run_rows(labelled)):
         assert main(["--train", "-w", str(labelled.root), "--resume", "first"]) == 2
         assert "has finished" in capsys.readouterr().err
 
@@ -104,7 +105,9 @@ def test_a_run_whose_process_lives_is_not_resumed_however_old_its_heartbeat(labe
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
         with labelled.store() as store:
-            run_id = runs.create_run(store, {"train": {"max_steps": 6}, "base_model": "models/tiny"}, "alive")
+            run_id = runs.create_run(
+                store, RunConfig(train={"max_steps": 6}, base_model="models/tiny"), "alive"
+            )
             runs.start_run(store, run_id, sleeper.pid)
             runs.update_run(store, run_id, heartbeat="2000-01-01T00:00:00+00:00")
         assert main(["--train", "-w", str(labelled.root), "--resume", "alive"]) == 2
@@ -112,7 +115,7 @@ def test_a_run_whose_process_lives_is_not_resumed_however_old_its_heartbeat(labe
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert next(r for r in run_rows(labelled) if r["id"] == "alive")["shown_status"] == "lost"
+    assert next(r for r in run_rows(labelled) if r.id == "alive").shown_status == "lost"
 
 
 def _wait_for_step(db_path, run_id, step, proc, timeout=600):
@@ -157,8 +160,8 @@ def test_sigterm_cancels_after_saving_and_resume_finishes(labelled):
     assert proc.returncode == 1, output
     with labelled.store() as store:
         row = runs.get_run(store, "stopme")
-    assert row["status"] == "cancelled", row
-    stopped_at = row["step"]
+    assert row.status == "cancelled", row
+    stopped_at = row.step
     with labelled.store() as store:
         evaluated = [s for s, _ in runs.metric_series(store, "stopme", "eval").get("loss", [])]
     assert stopped_at not in evaluated  # cancelling does not run a validation pass on the way out
@@ -170,7 +173,7 @@ def test_sigterm_cancels_after_saving_and_resume_finishes(labelled):
     with labelled.store() as store:
         row = runs.get_run(store, "stopme")
         steps = [s for s, _ in runs.metric_series(store, "stopme")["loss"]]
-    assert row["status"] == "finished" and row["step"] == 40
+    assert row.status == "finished" and row.step == 40
     assert steps == list(range(1, 41))  # the resumed run went on from the checkpoint, not from step 1
     log = (labelled.root / "runs" / "stopme" / "train.log").read_text()
     assert f"resuming run stopme from checkpoint-{stopped_at}" in log
