@@ -10,7 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from core.evaluate.result import EvalResult
 
 # SQLite stores 64-bit integers: a count or seed beyond them is refused where it is read, with
 # its field named, not at insert time where it would abort a whole import.
@@ -290,12 +292,18 @@ class EvalConfig(BaseModel):
 class EvalRun(Job):
     """An evaluation of a run's adapter against its base model (a row of `evals`).
 
-    `result` is the `eval --json` document (storage.evals.comparison), kept as the JSON it is
-    printed as; it is empty until the evaluation finishes, and in `list_evals`' light rows.
+    `result` is the `eval --json` document (storage.evals.comparison), stored as the JSON it is
+    printed as; None until the evaluation finishes, and in `list_evals`' light rows.
     """
 
     run_id: str | None = None
     config: EvalConfig = Field(default_factory=EvalConfig)
-    result: dict[str, Any] = Field(default_factory=dict)
+    result: EvalResult | None = None
     done: int = 0
     total: int = 0
+
+    @field_validator("result", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """The column holds `{}` (or nothing) until there is a result."""
+        return None if value == {} else value

@@ -23,11 +23,18 @@ import git
 from core.checks import REGISTRY
 from core.config import Config, PolicyConfig
 from core.evaluate.compare import compare
+from core.evaluate.result import (
+    Comparison,
+    EvalPairComparison,
+    EvalResult,
+    RolloutSummary,
+    SideCounts,
+    SidePolicies,
+)
 from core.schema import EvalConfig, EvalRun, Task
 from storage.jobs import FINISHED, JobTable
 from storage.store import Store
 
-SIDES = ("before", "after")
 POLICY_ERROR = "policy_error"  # a rollout's exit status when the model could not answer
 EVALS = JobTable("evals", EvalRun, ("config", "result"), "evaluation")
 LIST_COLUMNS = (
@@ -118,7 +125,7 @@ def reusable_before(store: Store, key: str, expected: int) -> tuple[str, str] | 
         [FINISHED, key],
     ):
         found = EVALS.decode(row)
-        if found.result.get("policy_errors", {}).get("before"):
+        if found.result is not None and found.result.policy_errors.before:
             continue
         source, policy = side_eval(found, "before"), found.config.before_policy
         stored = store.scalar(
@@ -129,7 +136,7 @@ def reusable_before(store: Store, key: str, expected: int) -> tuple[str, str] | 
     return None
 
 
-def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) -> list[dict[str, Any]]:
+def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) -> list[RolloutSummary]:
     """The eval's rollouts of one side (optionally only those flagged with `mode`), light rows."""
     row = get_eval(store, eval_id)
     if row is None:
@@ -141,15 +148,28 @@ def summaries(store: Store, eval_id: str, side: str, mode: str | None = None) ->
         " exit_status FROM rollouts WHERE eval_id = ? AND policy = ? ORDER BY task_id, seed",
         [side_eval(row, side), policy],
     ):
-        r["flags"] = r["flags"].split() if r["flags"] else []
-        if mode is None or mode in r["flags"] or (mode == "overall" and r["flags"]):
-            out.append(r)
+        flags = r["flags"].split() if r["flags"] else []
+        if mode is None or mode in flags or (mode == "overall" and flags):
+            out.append(
+                RolloutSummary(
+                    id=r["id"],
+                    task_id=r["task_id"],
+                    seed=r["seed"],
+                    flags=flags,
+                    tests_passed=_known_bool(r["tests_passed"]),
+                    n_steps=r["n_steps"],
+                    diff_lines=r["diff_lines"],
+                    score=r["score"],
+                    tests_passed_own=_known_bool(r["tests_passed_own"]),
+                    exit_status=r["exit_status"],
+                )
+            )
     return out
 
 
 def comparison(
     store: Store, eval_id: str, alpha: float = 0.05, disabled: list[str] | tuple[str, ...] = ()
-) -> dict[str, Any]:
+) -> EvalResult:
     """The `eval --json` document (keys documented in the README).
 
     Disabled checks are left out: a rate of 0% for a check that never ran would read as "absent".
@@ -159,39 +179,50 @@ def comparison(
     if row is None:
         raise ValueError(f"no evaluation {eval_id}")
     before, after = summaries(store, eval_id, "before"), summaries(store, eval_id, "after")
-    seen = {f for s in before + after for f in s["flags"]}
+    seen = {f for s in before + after for f in s.flags}
     modes = sorted((set(REGISTRY) | seen) - set(disabled))
     result = compare(before, after, modes, alpha=alpha)
-    errors = {
-        side: sum(r["exit_status"] == POLICY_ERROR for r in rows)
-        for side, rows in (("before", before), ("after", after))
-    }
-    for side, count in errors.items():
+    errors = SideCounts(before=_policy_errors(before), after=_policy_errors(after))
+    for side, count, total in (("before", errors.before, len(before)), ("after", errors.after, len(after))):
         if count:
-            result["warnings"].insert(
+            result.warnings.insert(
                 0,
-                f"{count} of {result['n'][side]} {side} rollouts ended in a policy error (the model was "
+                f"{count} of {total} {side} rollouts ended in a policy error (the model was "
                 "unreachable or failed): their flags say nothing about behaviour",
             )
     config = row.config
-    return {
+    header = {
         "eval_id": eval_id,
         "run_id": row.run_id,
         "tasks": config.tasks,
         "n_per_task": config.n,
         "seed": config.seed,
-        "policies": {side: config.side_policy(side) for side in SIDES},
+        "policies": SidePolicies(before=config.before_policy, after=config.after_policy),
         "reused_before_from": config.before_from,
         "policy_errors": errors,
-        **result,
     }
+    return EvalResult.model_validate({**header, **_set_fields(result)})
 
 
-def compare_evals(store: Store, first: str, second: str, alpha: float = 0.05) -> dict[str, Any]:
+def compare_evals(store: Store, first: str, second: str, alpha: float = 0.05) -> EvalPairComparison:
     """Two evaluations' tuned sides against each other (first as "before"): which run did better."""
     a, b = summaries(store, first, "after"), summaries(store, second, "after")
-    seen = {f for s in a + b for f in s["flags"]}
-    return {"eval_ids": [first, second], **compare(a, b, sorted(set(REGISTRY) | seen), alpha=alpha)}
+    seen = {f for s in a + b for f in s.flags}
+    result = compare(a, b, sorted(set(REGISTRY) | seen), alpha=alpha)
+    return EvalPairComparison.model_validate({"eval_ids": (first, second), **_set_fields(result)})
+
+
+def _set_fields(result: Comparison) -> dict[str, object]:
+    """A comparison's fields as given, to carry into a document with a header (unset ones stay unset)."""
+    return {name: getattr(result, name) for name in result.model_fields_set}
+
+
+def _policy_errors(rows: list[RolloutSummary]) -> int:
+    return sum(r.exit_status == POLICY_ERROR for r in rows)
+
+
+def _known_bool(value: object) -> bool | None:
+    return None if value is None else bool(value)
 
 
 def _head(repo: Path) -> str:

@@ -1,7 +1,7 @@
 """Before/after evaluation: did tuning change how often each behaviour is flagged, beyond noise?
 
-Pure and headless (standard library only) so the CLI, the TUI and tests can all use it without
-pulling in torch or a database.
+Pure and headless (the standard library and pydantic, for the typed result in `result.py`) so
+the CLI, the TUI and tests can all use it without pulling in torch or a database.
 """
 
 from __future__ import annotations

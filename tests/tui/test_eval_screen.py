@@ -50,7 +50,7 @@ async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):
         assert isinstance(drill, EvalDrillScreen)
         with ws.store() as store:
             flagged_before = [
-                s for s in evals.summaries(store, result["eval_id"], "before") if mode in s["flags"]
+                s for s in evals.summaries(store, result["eval_id"], "before") if mode in s.flags
             ]
         assert f"{len(flagged_before)} of" in str(drill.query_one("#drill-title", Static).render())
         drill_table = drill.query_one("#drill-table", DataTable)
@@ -59,7 +59,8 @@ async def test_modes_table_and_drill_down_to_a_rollout(looped_ws):
         assert isinstance(app.screen, RolloutDetailScreen)
         opened = app.screen.rollout_id
         first_before, first_after = drill.cells[0]
-        assert opened == (first_before or first_after)["id"]
+        chosen = first_before or first_after
+        assert chosen is not None and opened == chosen.id
 
 
 async def test_two_evaluations_compare_and_a_new_one_starts_detached(looped_ws):
@@ -93,4 +94,5 @@ async def test_two_evaluations_compare_and_a_new_one_starts_detached(looped_ws):
         await pilot.pause()
         await pilot.press("d")
         assert isinstance(app.screen, EvalCompareScreen)
-        assert app.screen.result["n"] == {"before": 4, "after": 2}  # the marked eval's tuned side first
+        n = app.screen.result.n
+        assert (n.before, n.after) == (4, 2)  # the marked eval's tuned side first

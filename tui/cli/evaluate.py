@@ -21,7 +21,6 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -30,6 +29,7 @@ from rich.table import Table
 from core.agent.model import ModelError
 from core.config import PolicyConfig
 from core.evaluate.compare import adjusted_p, markdown
+from core.evaluate.result import EvalResult
 from core.schema import EvalConfig, Task, TrainRun
 from storage import evals, runs, service
 from storage.jobs import CANCELLED, FAILED, FINISHED, QUEUED, StopOnSignal
@@ -121,8 +121,12 @@ def _evaluate(ws: Workspace, store: Store, args: argparse.Namespace) -> int:
         err.print(f"[red]evaluation {eval_id} {status}[/]: {escape(error or '')}", soft_wrap=True)
         return EXIT_FAILURE
     result = evals.comparison(store, eval_id, config.eval.alpha, config.checks.disabled)
-    errors, n = result["policy_errors"], result["n"]
-    broken = [side for side in ("before", "after") if n[side] and errors[side] == n[side]]
+    errors, n = result.policy_errors, result.n
+    broken = [
+        side
+        for side, count, failed in (("before", n.before, errors.before), ("after", n.after, errors.after))
+        if count and failed == count
+    ]
     if broken:
         message = (
             f"every rollout of the {' and '.join(broken)} side ended in a policy error (the model could "
@@ -246,23 +250,23 @@ def _print(store: Store, eval_id: str, args: argparse.Namespace, alpha: float) -
         raise BadInput(f"evaluation {eval_id} is {row.shown_status}; it has no result")
     result = row.result or evals.comparison(store, eval_id, alpha)
     if args.json:
-        emit(json.dumps(result, indent=2))
+        emit(json.dumps(result.as_json(), indent=2))
     elif args.markdown:
-        emit(markdown(result, title=f"Evaluation {eval_id}: base vs base + {result['run_id']}"))
+        emit(markdown(result, title=f"Evaluation {eval_id}: base vs base + {result.run_id}"))
     else:
         out.print(summary_table(result))
-        for line in result["warnings"]:
+        for line in result.warnings:
             out.print(f"• {escape(line)}", soft_wrap=True)
     return EXIT_OK
 
 
-def summary_table(result: dict[str, Any]) -> Table:
-    n = result["n"]
-    pairs = f", {result['n_pairs']} pairs" if "n_pairs" in result else ""
+def summary_table(result: EvalResult) -> Table:
+    n = result.n
+    pairs = f", {result.n_pairs} pairs" if result.n_pairs is not None else ""
     table = Table(
-        title=f"{escape(result['eval_id'])}: base vs base + {escape(result['run_id'])} on "
-        f"{len(result['tasks'])} tasks "
-        f"({n['before']} / {n['after']} rollouts{pairs})",
+        title=f"{escape(result.eval_id)}: base vs base + {escape(str(result.run_id))} on "
+        f"{len(result.tasks)} tasks "
+        f"({n.before} / {n.after} rollouts{pairs})",
         title_justify="left",
         caption="Holm p: McNemar's exact test on (task, seed) pairs, Holm-adjusted over the modes; "
         "any flag and the pass rates are single tests",
@@ -271,18 +275,18 @@ def summary_table(result: dict[str, Any]) -> Table:
     for column in ("mode", "before", "after", "diff", "95% CI", "Holm p", "verdict"):
         table.add_column(column, justify="left" if column in ("mode", "verdict") else "right")
     colours = {"better": "green", "worse": "red", "unchanged": "dim"}
-    entries = [*result["modes"].items(), ("any flag", result["overall"]), ("tests pass", result["pass_rate"])]
-    if "pass_rate_own_tests" in result:
-        entries.append(("own tests pass", result["pass_rate_own_tests"]))
+    entries = [*result.modes.items(), ("any flag", result.overall), ("tests pass", result.pass_rate)]
+    if result.pass_rate_own_tests is not None:
+        entries.append(("own tests pass", result.pass_rate_own_tests))
     for name, entry in entries:
-        lo, hi = entry["ci_diff"]
+        lo, hi = entry.ci_diff
         table.add_row(
             escape(name),
-            f"{entry['before']:.1%}",
-            f"{entry['after']:.1%}",
-            f"{entry['diff'] * 100:+.1f} pp",
+            f"{entry.before:.1%}",
+            f"{entry.after:.1%}",
+            f"{entry.diff * 100:+.1f} pp",
             f"[{lo * 100:+.0f}, {hi * 100:+.0f}]",
             f"{adjusted_p(entry):.2g}",
-            f"[{colours[entry['verdict']]}]{entry['verdict']}[/]",
+            f"[{colours[entry.verdict]}]{entry.verdict}[/]",
         )
     return table

@@ -6,7 +6,7 @@ model's rollout and the tuned model's. Enter opens the rollout under the cursor.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,20 +14,21 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from core.evaluate.result import RolloutSummary
 from storage import evals
 from storage.store import Store
 from tui.widgets.badges import own_tests_note
 from tui.widgets.plain import markup_safe, plain
 
 
-def cell(summary: dict[str, Any] | None, mode: str) -> Text:
+def cell(summary: RolloutSummary | None, mode: str) -> Text:
     if summary is None:
         return Text("—", style="dim")
-    flagged = mode in summary["flags"] or (mode == "overall" and bool(summary["flags"]))
-    outcome = "pass" if summary["tests_passed"] else "fail"
-    outcome += own_tests_note(summary["tests_passed"], summary.get("tests_passed_own"), mark=True)
+    flagged = mode in summary.flags or (mode == "overall" and bool(summary.flags))
+    outcome = "pass" if summary.tests_passed else "fail"
+    outcome += own_tests_note(summary.tests_passed, summary.tests_passed_own, mark=True)
     text = Text("● " if flagged else "  ", style="red" if flagged else "")
-    text.append(f"{outcome} · {summary['n_steps']} steps · {len(summary['flags'])} flags")
+    text.append(f"{outcome} · {summary.n_steps} steps · {len(summary.flags)} flags")
     return text
 
 
@@ -37,7 +38,7 @@ class EvalDrillScreen(Screen[None]):
     def __init__(self, store: Store, eval_id: str, mode: str) -> None:
         super().__init__()
         self.store, self.eval_id, self.mode = store, eval_id, mode
-        self.cells: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
+        self.cells: list[tuple[RolloutSummary | None, RolloutSummary | None]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="drill-title")
@@ -45,13 +46,11 @@ class EvalDrillScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        before = {(s["task_id"], s["seed"]): s for s in evals.summaries(self.store, self.eval_id, "before")}
-        after = {(s["task_id"], s["seed"]): s for s in evals.summaries(self.store, self.eval_id, "after")}
+        before = {(s.task_id, s.seed): s for s in evals.summaries(self.store, self.eval_id, "before")}
+        after = {(s.task_id, s.seed): s for s in evals.summaries(self.store, self.eval_id, "after")}
 
-        def has(s: dict[str, Any] | None) -> bool:
-            return s is not None and (
-                self.mode in s["flags"] or (self.mode == "overall" and bool(s["flags"]))
-            )
+        def has(s: RolloutSummary | None) -> bool:
+            return s is not None and (self.mode in s.flags or (self.mode == "overall" and bool(s.flags)))
 
         keys = sorted(k for k in set(before) | set(after) if has(before.get(k)) or has(after.get(k)))
         count_before = sum(has(s) for s in before.values())
@@ -80,4 +79,4 @@ class EvalDrillScreen(Screen[None]):
         if chosen is not None:
             from tui.screens.rollout_detail import open_rollout
 
-            open_rollout(self.app, self.store, chosen["id"])
+            open_rollout(self.app, self.store, chosen.id)

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from core.evaluate.result import EvalResult
 from core.schema import EvalRun, TrainRun
 from core.text import visible
 from storage import evals, runs
@@ -131,7 +132,7 @@ class EvalScreen(JobListScreen[EvalRun]):
             return
         if row.status == FINISHED:
             row = evals.get_eval(self.store, row.id) or row  # with its result
-        if row.status != FINISHED or not row.result:
+        if row.status != FINISHED or row.result is None:
             stage = markup_safe(row.stage or "waiting")
             detail = f"{stage} {row.done}/{row.total}" if row.total else ""
             error = f"\n[red]{markup_safe(row.error.strip().splitlines()[-1])}[/]" if row.error else ""
@@ -140,30 +141,29 @@ class EvalScreen(JobListScreen[EvalRun]):
             self._mode_keys = []
             return
         result = row.result
-        pass_rate, means = result["pass_rate"], result["means"]
-        steps = means["steps"]
+        pass_rate, steps = result.pass_rate, result.means.steps
         text = Text.from_markup(
-            f"[b]{markup_safe(row.id)}[/b] base vs base + {markup_safe(result['run_id'])} · "
-            f"{len(result['tasks'])} tasks × "
-            f"{result['n_per_task']} · tests pass {pass_rate['before']:.0%} → {pass_rate['after']:.0%} · "
-            f"steps {steps['before'] or 0:.1f} → {steps['after'] or 0:.1f}"
+            f"[b]{markup_safe(row.id)}[/b] base vs base + {markup_safe(str(result.run_id))} · "
+            f"{len(result.tasks)} tasks × "
+            f"{result.n_per_task} · tests pass {pass_rate.before:.0%} → {pass_rate.after:.0%} · "
+            f"steps {steps.before or 0:.1f} → {steps.after or 0:.1f}"
         )
         text.no_wrap, text.overflow = True, "ellipsis"
-        for warning in result["warnings"][:3]:  # the worst first; all of them in `eval` and --markdown
+        for warning in result.warnings[:3]:  # the worst first; all of them in `eval` and --markdown
             text.append("\n• " + visible(warning), style="yellow")
         summary.update(text)
         self._mode_keys = fill_modes(self.modes_table, result)
         self._draw_chart(result)
 
-    def _draw_chart(self, result: dict[str, Any]) -> None:
+    def _draw_chart(self, result: EvalResult) -> None:
         plot = self.query_one("#modes-chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        names = [name for name, entry in result["modes"].items() if entry["before"] or entry["after"]]
+        names = [name for name, entry in result.modes.items() if entry.before or entry.after]
         if names:
-            before = [result["modes"][n]["before"] * 100 for n in names]
-            after = [result["modes"][n]["after"] * 100 for n in names]
+            before = [result.modes[n].before * 100 for n in names]
+            after = [result.modes[n].after * 100 for n in names]
             plt.multiple_bar(names, [before, after], labels=["before", "after"], orientation="horizontal")  # type: ignore[call-arg]
         plt.title("rollouts with each failure mode (%)")
         plot.refresh()

@@ -40,9 +40,7 @@ def test_both_sides_ran_the_same_seeds_and_are_tagged(looped_ws):
         training_rollouts = store.scalar(
             "SELECT count(*) FROM rollouts WHERE eval_id IS NULL AND parent_id IS NULL"
         )
-    assert sorted((s["task_id"], s["seed"]) for s in before) == sorted(
-        (s["task_id"], s["seed"]) for s in after
-    )
+    assert sorted((s.task_id, s.seed) for s in before) == sorted((s.task_id, s.seed) for s in after)
     assert policies == {result["policies"]["before"], result["policies"]["after"]}
     assert result["policies"]["after"].endswith("+run-1") and "+" not in result["policies"]["before"]
     assert training_rollouts == 32  # eval rollouts are not mixed into the training data
@@ -54,8 +52,8 @@ def test_the_rates_are_the_stored_rollouts_counted_again(looped_ws):
         for side in ("before", "after"):
             rows = evals.summaries(store, result["eval_id"], side)
             for mode, entry in result["modes"].items():
-                assert entry[side] == pytest.approx(sum(mode in r["flags"] for r in rows) / len(rows))
-            passed = sum(bool(r["tests_passed"]) for r in rows) / len(rows)
+                assert entry[side] == pytest.approx(sum(mode in r.flags for r in rows) / len(rows))
+            passed = sum(bool(r.tests_passed) for r in rows) / len(rows)
             assert result["pass_rate"][side] == pytest.approx(passed)
 
 
@@ -138,8 +136,8 @@ def test_an_eval_with_the_same_base_side_reuses_its_rollouts(looped_ws, capsys):
     }
     with ws.store() as store:
         row = evals.get_eval(store, second["eval_id"])
-        before = [s["id"] for s in evals.summaries(store, second["eval_id"], "before")]
-        assert before == [s["id"] for s in evals.summaries(store, first["eval_id"], "before")]
+        before = [s.id for s in evals.summaries(store, second["eval_id"], "before")]
+        assert before == [s.id for s in evals.summaries(store, first["eval_id"], "before")]
     assert row.config.before_from == first["eval_id"] and row.config.base_key
     assert row.done == row.total == 1  # progress counts only what ran
 
