@@ -14,8 +14,10 @@ without user namespaces, a container that masks /proc) falls back instead of fai
   whose only interface is a loopback that stays down, a tmpfs on /tmp and /dev/shm with only
   the worktree, HOME and the interpreter bound back in, and a /proc that shows the namespace's
   own processes only. The mounts are made by a mapped root; the command then runs in a nested
-  user namespace as the caller's own uid, without the capabilities to undo them. Unlike bwrap,
-  the rest of the file system stays as writable as it is for the user.
+  user namespace as the caller's own uid, without the capabilities to undo them. As under
+  bwrap, the rest of the file system is read-only: every other writable mount of the host
+  (/proc, /sys and /dev aside) is remounted read-only, the worktree and HOME bound back
+  writable on top; a mount the kernel will not remount stays as it was.
 - `rlimits`: nothing but the limits and the scrubbed environment that every mode has.
 
 `read_only` paths (the task repository's git directory) are bind-mounted read-only in both
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -191,10 +194,7 @@ def _unshare_argv(
     files: list[tuple[Path, Path, str]] = []  # (source, target, options) of files atop the new /tmp
     bound: list[tuple[Path, bool]] = []
     for path, writable in _binds(cwd, home, read_only):
-        under_read_only = any(path.is_relative_to(other) for other, w in bound if not w)
         in_tmp = path.is_relative_to(tmp)
-        if writable and not in_tmp and not under_read_only:
-            continue  # already visible and writable where it is
         on_new_tmp = in_tmp and not any(path.is_relative_to(other) for other, _ in bound if other != path)
         bound.append((path, writable))
         target = stage / path.relative_to(tmp) if in_tmp else path
@@ -219,9 +219,45 @@ def _unshare_argv(
         script += [f"mkdir -p {q(str(target.parent))}", f": > {q(str(target))}"]
         script.append(f"mount -o {options} {q(str(source))} {q(str(target))} > /dev/null")
     script.append(f"mount --move {q(str(stage))} {q(str(tmp))} > /dev/null")
+    # Everything else the host can write becomes read-only: the binds above are mounts of their
+    # own and keep their flags. Best effort per mount (a mount the kernel will not remount stays
+    # as it was), so one odd mount cannot cost the run its whole sandbox.
+    for point, options in _writable_mounts():
+        script.append(f"mount -o remount,bind,{options} {q(point)} > /dev/null 2>&1 || true")
     drop = f"{q(unshare)} --user --map-user={os.getuid()} --map-group={os.getgid()} --"
     script += [f"cd {q(str(cwd))}", "set +e", f'{drop} "$@"', "exit $?"]
     return [unshare, *_UNSHARE, "--", "/bin/sh", "-c", "\n".join(script), "agentpref-sandbox", *shell]
+
+
+# Mounts left writable under a read-only host: the kernel's, and the private /tmp and /dev/shm.
+_KEPT_WRITABLE = (Path("/proc"), Path("/sys"), Path("/dev"), _TMP)
+
+
+def _writable_mounts() -> list[tuple[str, str]]:
+    """(mount point, read-only remount options) of every writable mount of the host but those in
+    `_KEPT_WRITABLE`, from /proc/self/mountinfo (the new mount namespace starts as its copy)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    kept_writable = {path.resolve() for path in _KEPT_WRITABLE}
+    mounts = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6:
+            continue
+        point = _unescape(fields[4])
+        options = fields[5].split(",")
+        if "rw" not in options or any(Path(point).is_relative_to(k) for k in kept_writable):
+            continue
+        locked = [name for _, name in _LOCKED_FLAGS if name in options]
+        mounts.append((point, ",".join(["ro", *locked])))
+    return mounts
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo field: octal escapes (space, tab, newline, backslash) back to characters."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def _fstab(field: str) -> str:
