@@ -13,23 +13,9 @@ import pytest
 from core.evaluate.compare import MODE_METHOD, SINGLE_METHOD, Summary, compare, markdown, pair_up
 from core.evaluate.result import Comparison
 from core.evaluate.stats import ClusterCounts, cluster_bootstrap_interval, mcnemar_exact_p, wilson_interval
+from tests.storage.test_evals import MODE_KEYS
 
-ENTRY_KEYS = {
-    "before",
-    "after",
-    "diff",
-    "ci_before",
-    "ci_after",
-    "ci_diff",
-    "p_value",
-    "count_before",
-    "count_after",
-    "discordant",
-    "p_value_adjusted",
-    "significant",
-    "verdict",
-    "method",
-}
+ENTRY_KEYS = set(MODE_KEYS)  # one list of a mode's keys, in `eval --json`'s order
 
 
 def summary(
