@@ -1,10 +1,11 @@
 """Time `agentpref-tui --train` on the demo workspace, with each speed option on and off.
 
 Every variant is the real command in its own process (as a user runs it), on the same data,
-in one run of this script; the figures are wall time, TRL's samples/s and tokens/s, and the
-ratio of each to the default settings. On a GPU the script adds TRL's default DPOConfig
-(gradient checkpointing on, no precomputed reference, max_length 1024) as the baseline to
-compare tokens/s against, and names the card.
+in one run of this script; the figures are wall time, the command's CPU time (user + kernel:
+the variant with glibc's malloc defaults shows the kernel time `core/allocator.py` saves), TRL's
+samples/s and tokens/s, and the ratio of each to the default settings. On a GPU the script
+adds TRL's default DPOConfig (gradient checkpointing on, no precomputed reference, max_length
+1024) as the baseline to compare tokens/s against, and names the card.
 
 Floor on the 2-core reference machine: the default demo run finishes in under 2 minutes.
 Run: `.venv/bin/python bench/train.py [--workspace WS]` (builds the demo in a temp folder when
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,10 +30,18 @@ from storage import runs  # noqa: E402
 from storage.workspace import Workspace  # noqa: E402
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "tui", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
+
+
+MALLOC_DEFAULTS = "glibc malloc's defaults"  # core/allocator.py left out
 
 
 def variants() -> dict[str, list[str]]:
@@ -43,6 +53,7 @@ def variants() -> dict[str, list[str]]:
         "default": [],
         "no precompute_ref_log_probs": ["precompute_ref_log_probs=false"],
         "gradient_checkpointing": ["gradient_checkpointing=true"],
+        MALLOC_DEFAULTS: [],
     }
     if liger_available():
         out["liger off"] = ["liger=off"]
@@ -64,8 +75,12 @@ def measure(ws: Workspace, name: str, overrides: list[str]) -> dict[str, float]:
     for item in overrides:
         args += ["--set", item]
     start = time.perf_counter()
-    result = cli(*args)
+    cpu_start = os.times()
+    result = cli(*args, env={"AGENTPREF_MALLOC": "default"} if name == MALLOC_DEFAULTS else None)
     wall = time.perf_counter() - start
+    cpu_end = os.times()
+    user = cpu_end.children_user - cpu_start.children_user
+    kernel = cpu_end.children_system - cpu_start.children_system
     if result.returncode != 0:
         raise SystemExit(f"{name}: --train exited {result.returncode}\n{result.stderr[-2000:]}")
     with ws.store() as store:
@@ -75,6 +90,8 @@ def measure(ws: Workspace, name: str, overrides: list[str]) -> dict[str, float]:
     runtime = final.get("train_runtime", wall)
     return {
         "wall_s": wall,
+        "cpu_user_s": user,
+        "cpu_kernel_s": kernel,
         "train_s": runtime,
         "samples_per_s": final.get("train_samples_per_second", 0.0),
         "tokens_per_s": tokens / runtime if runtime else 0.0,
@@ -103,7 +120,9 @@ def main() -> None:
             results[name] = measure(ws, name, overrides)
             r = results[name]
             print(
-                f"{name:<30} wall {r['wall_s']:6.1f} s  train {r['train_s']:6.1f} s  "
+                f"{name:<30} wall {r['wall_s']:6.1f} s  "
+                f"cpu {r['cpu_user_s']:5.0f}+{r['cpu_kernel_s']:4.0f} s  "
+                f"train {r['train_s']:6.1f} s  "
                 f"{r['samples_per_s']:6.2f} samples/s  {r['tokens_per_s']:9.0f} tokens/s  "
                 f"val acc {r['val_accuracy']:.2f}",
                 flush=True,

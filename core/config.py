@@ -172,6 +172,11 @@ class BranchConfig(Section):
     on_demo: bool = Field(
         default=True, description="`init --demo` branches its rollouts at their flagged steps"
     )
+    defer: bool = Field(
+        default=False,
+        description='where a lesson says "not yet" to an edit of the code (read first, test first), the '
+        'second branch takes the remedy and then that same edit, so the pairs also say "now"',
+    )
 
 
 class TrainConfig(Section):

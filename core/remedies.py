@@ -27,6 +27,11 @@ Remedy = Callable[[ToolCall], bool]
 # the tests first), without which the pairs only ever say "do not edit".
 FIX_ATTEMPT = "outcome.fix_due"
 
+# Lessons that say "not yet" to an edit: read the file first, run the tests first. The edit
+# itself may be the right one a step later, and a pair that only ever says "not yet" teaches a
+# small model "never" (README, "The demo's own result").
+NOT_YET_LESSONS = frozenset({"edit.unread", "evidence.uncited", "tests.never_run"})
+
 
 def remedy(
     check: str, rejected: ToolCall | None, task: Task | None, files: Collection[str] | None = None
@@ -75,6 +80,13 @@ def remedy(
             (action := classify(call)) is not None and (action.kind is ActionKind.EDIT and _size(call) < size)
         )
     return None
+
+
+def deferrable(check: str, flagged: ToolCall | None, task: Task | None) -> bool:
+    """Whether `flagged` was right in itself and only early: a "not yet" lesson on an edit of
+    the code (allowed files, no tests), which a branch may take again after the remedy."""
+    fix = remedy(FIX_ATTEMPT, flagged, task)
+    return check in NOT_YET_LESSONS and flagged is not None and fix is not None and fix(flagged)
 
 
 def answered(lesson: str, rejected: ToolCall | None, chosen: ToolCall | None, task: Task | None) -> bool:

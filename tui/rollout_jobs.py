@@ -152,6 +152,7 @@ def run_branch_job(
                 config.branch.temperature,
                 stop,
                 lesson=point.check,
+                defer=config.branch.defer,
             )
 
         done = 0

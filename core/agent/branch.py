@@ -26,7 +26,7 @@ from core.checks.common import is_test_path
 from core.checks.files import glob_pattern
 from core.config import RolloutConfig
 from core.prefix import observation_key
-from core.remedies import Remedy, remedy
+from core.remedies import Remedy, deferrable, remedy
 from core.schema import ActionKind, Rollout, Step, Task
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
@@ -111,9 +111,16 @@ def branch(
     temperature: float,
     stop: threading.Event | None = None,
     lesson: str = "",
+    defer: bool = False,
 ) -> list[Rollout]:
     """Up to `n` branches of `parent` at `step` (0-based), each continued to its end; the
     first answers `lesson` (a check flagged there) where an action does.
+
+    With `defer`, where `lesson` says "not yet" to an edit of the code (`deferrable`) and the
+    first branch took the remedy, the second takes the remedy and then the parent's own edit:
+    "read first" against the parent, and "now edit" against the first branch one step later
+    (mining lets the outcome decide that one). Without the counterpart, the demo's pairs said
+    "not yet" to edits about forty times for each "now".
 
     `task` and `repo` are the workspace's own runnable task (never one embedded in imported
     data). Raises NotBranchable or ReplayMismatch before anything is rolled out.
@@ -131,18 +138,30 @@ def branch(
     branches: list[Rollout] = []
     with TaskEnv(task, repo) as env:
         replay(env, prefix)
-        answer = remedy(lesson, parent.steps[step].tool_call, task, env.files()) if lesson else None
-        turns = alternatives(policy, env, prefix, parent.steps[step], n, rng, temperature, answer)
-        for number, turn in enumerate(turns):
+        flagged = parent.steps[step]
+        answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
+        turns = alternatives(policy, env, prefix, flagged, n, rng, temperature, answer)
+        plans = [[turn] for turn in turns]
+        if (
+            defer
+            and n >= 2
+            and answer is not None
+            and turns
+            and turns[0].tool_call is not None
+            and answer(turns[0].tool_call)
+            and deferrable(lesson, flagged.tool_call, task)
+        ):
+            plans[1:2] = [[turns[0], Turn(thought=flagged.thought or "", tool_call=flagged.tool_call)]]
+        for number, plan in enumerate(plans):
             if stop is not None and stop.is_set():
                 break
             seed = rollout_seed(base_seed, f"{parent.id}:branch{step}", number)
             if number == 0:
-                rollout = _continue(env, prefix, turn, policy, cfg, seed, stop)
+                rollout = _continue(env, prefix, plan, policy, cfg, seed, stop)
             else:
                 with TaskEnv(task, repo) as fresh:
                     replay(fresh, prefix)
-                    rollout = _continue(fresh, prefix, turn, policy, cfg, seed, stop)
+                    rollout = _continue(fresh, prefix, plan, policy, cfg, seed, stop)
             if rollout is None:
                 break
             rollout.parent_id = parent.id
@@ -155,7 +174,7 @@ def branch(
 def _continue(
     env: TaskEnv,
     prefix: list[Step],
-    turn: Turn,
+    turns: list[Turn],
     policy: Policy,
     cfg: RolloutConfig,
     seed: int,
@@ -164,7 +183,7 @@ def _continue(
     # The parent's steps, not the replayed ones: the prompt both sides see is the same bytes.
     steps = [s.model_copy(deep=True) for s in prefix]
     return finish_rollout(
-        env, steps, policy, cfg, seed, time.perf_counter(), datetime.now(UTC), stop, first=turn
+        env, steps, policy, cfg, seed, time.perf_counter(), datetime.now(UTC), stop, forced=turns
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,12 +52,13 @@ def finish_rollout(
     started: float,
     started_at: datetime,
     stop: threading.Event | None = None,
-    first: Turn | None = None,
+    forced: Sequence[Turn] = (),
 ) -> Rollout | None:
     """Drive the policy from `steps` (already taken in `env`) to the end and judge the result.
 
-    `first`, when given, is the next turn instead of asking the policy (a branch's alternative).
-    The rollout's randomness comes from `seed` alone, so a rerun reproduces it.
+    `forced` are the next turns, taken instead of asking the policy (a branch's alternative,
+    and what follows it). The rollout's randomness comes from `seed` alone, so a rerun
+    reproduces it.
     """
     task = env.task
     rng = random.Random(seed)
@@ -66,19 +67,19 @@ def finish_rollout(
     steps = list(steps)
     malformed_run = 0
     exit_status = "step_limit"
+    pending = list(forced)
     for index in range(len(steps), limit):
         if stop is not None and stop.is_set():
             return None
         t0 = time.perf_counter()
         try:
-            turn = first if first is not None else policy.act(env, steps, rng, temperature)
+            turn = pending.pop(0) if pending else policy.act(env, steps, rng, temperature)
         except PolicyError as exc:
             steps.append(
                 Step(index=index, malformed=f"policy error: {exc}", started_at=round(t0 - started, 4))
             )
             exit_status = "policy_error"
             break
-        first = None
         step = Step(
             index=index,
             thought=turn.thought,

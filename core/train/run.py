@@ -195,9 +195,11 @@ def run_training(spec: RunSpec, hooks: RunHooks) -> RunOutcome:
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
 
     from core.agent.model import pick_device, quiet_transformers
+    from core.allocator import keep_freed_memory
     from core.train.masking import MaskedDPOTrainer, masked_collator
 
     quiet_transformers()
+    keep_freed_memory()
     # transformers 5 renamed gradient checkpointing; TRL still passes the old name on each step.
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*truncation mode is deprecated", category=FutureWarning)

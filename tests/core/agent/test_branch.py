@@ -183,3 +183,42 @@ def test_a_failing_rollout_is_due_its_fix_once_it_has_read_the_code_and_seen_the
     assert answer is not None and answer(ToolCall(name="edit", arguments=edit[1]))
     assert not answer(ToolCall(name="edit", arguments={**edit[1], "path": "src/test_calc.py"}))
     assert not answer(ToolCall(name="read_file", arguments={"path": "src/calc.py"}))
+
+
+def test_deferred_the_second_branch_takes_the_remedy_then_the_parents_own_edit(task_repo):
+    """ "Run the tests first" on a right edit: one branch runs the tests and goes its own way,
+    the other runs the tests and then makes that edit ("not yet", and "now")."""
+    task, repo = task_repo
+    parent = run_rollout(Job(task, repo, 3), Scripted([FIX, FINISH]), RolloutConfig())
+    assert parent is not None
+    parent.id = "edits-first"
+    policy = Scripted([], others=[TEST, READ])
+    cfg = RolloutConfig(step_limit=4)
+
+    deferred = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="tests.never_run", defer=True)
+    assert [b.steps[0].tool_call for b in deferred] == [TEST, TEST]
+    assert deferred[1].steps[1].tool_call == FIX
+    assert deferred[1].steps[1].observation.error is False  # the edit still applies after the tests
+    assert {(b.parent_id, b.branch_step) for b in deferred} == {("edits-first", 0)}
+
+    plain = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="tests.never_run")
+    assert plain[1].steps[0].tool_call == READ  # without `defer`: another alternative
+
+    # Not for a lesson of content, nor for an edit of the tests: those are wrong at any time.
+    sprawl = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="diff.too_large", defer=True)
+    assert all(FIX not in [s.tool_call for s in b.steps] for b in sprawl)
+
+
+def test_only_a_not_yet_lesson_on_an_edit_of_the_code_is_deferrable():
+    from core.remedies import deferrable
+    from core.schema import Task
+
+    task = Task(id="t", instruction="", allowed_globs=["calc/**"])
+    test_edit = ToolCall(name="edit", arguments={"path": "tests/test_stats.py", "old": "a", "new": "b"})
+    outside = ToolCall(name="edit", arguments={"path": "setup.py", "old": "a", "new": "b"})
+    for lesson in ("edit.unread", "evidence.uncited", "tests.never_run"):
+        assert deferrable(lesson, FIX, task)
+        assert not deferrable(lesson, test_edit, task) and not deferrable(lesson, outside, task)
+        assert not deferrable(lesson, READ, task)
+    for lesson in ("diff.too_large", "tests.weakened", "stuck.no_stop", "tests.not_rerun"):
+        assert not deferrable(lesson, FIX, task)

@@ -128,3 +128,35 @@ def test_decision_only_keeps_the_first_token_where_the_sides_part(tokenizer):
         assert sum(every[f"{side}_mask"]) > 3
         assert [i for i, m in enumerate(decision[f"{side}_mask"]) if m] == [part]
     assert tokenizer.decode(example["rejected_ids"][part]).strip().startswith("ed")
+
+
+def test_reference_pass_runs_by_length_and_keeps_each_rows_own_log_probs(tiny_model, tmp_path):
+    """The pass runs sorted by length; each row must still get the reference log-probs of its
+    own sequences, as when it is computed alone."""
+    outputs = ["all 3 tests passed", "Traceback: " + "x " * 200, "1 failed", "E " * 60, "ok"]
+    rows = [trajectory_row(out, pair_id=i) for i, out in enumerate(outputs)]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    torch.manual_seed(0)
+    args = DPOConfig(
+        output_dir=str(tmp_path / "run"),
+        use_cpu=True,
+        report_to=[],
+        precompute_ref_log_probs=True,
+        max_length=1024,
+        per_device_train_batch_size=2,
+    )
+    trainer = MaskedDPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(tiny_model),
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        data_collator=masked_collator(tokenizer, 1024, "keep_start"),
+        peft_config=LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )
+    stored = trainer.train_dataset
+    assert stored["pair_id"] == list(range(len(rows)))
+    for i in range(len(rows)):
+        with torch.no_grad():
+            alone = trainer.compute_ref_log_probs(trainer.model, trainer.data_collator([stored[i]]))
+        assert stored[i]["ref_chosen_logps"] == pytest.approx(alone[0].item(), abs=1e-3)
+        assert stored[i]["ref_rejected_logps"] == pytest.approx(alone[1].item(), abs=1e-3)
