@@ -155,7 +155,9 @@ class Meter:
     async def idle(self, figure: str, seconds: float) -> None:
         """The share of a core the app uses while nothing is pressed (a sample in %)."""
         await self.pilot.pause()
-        await asyncio.sleep(0.5)  # what a key left (a worker, a refresh) settles first
+        # What a key left settles first: a worker, a refresh, and the collection our app runs
+        # once keys stop (tui/idle_gc.py, 1 s after the last): idle is the steady state after.
+        await asyncio.sleep(1.6)
         cpu0 = time.process_time()
         await asyncio.sleep(seconds)
         self.samples[f"idle: {figure}"].append((time.process_time() - cpu0) / seconds * 100)

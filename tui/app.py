@@ -7,12 +7,11 @@ every decision is committed there, at once.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import ActiveBinding, Binding, BindingType
 from textual.message import Message
@@ -25,6 +24,7 @@ from storage.decision_writer import DecisionWriter, Outcome
 from storage.labelling import LabelSession, annotator_name
 from storage.store import Store
 from storage.workspace import Workspace
+from tui.idle_gc import IDLE_S, IdleCollector
 from tui.keys import keymap
 from tui.screens.worker_errors import report_failure
 
@@ -49,6 +49,7 @@ class AgentPrefApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.store = Store(workspace.db_path)
+        self.collector = IdleCollector()
         # Decisions are written off the event loop: a held write lock never stalls a key.
         self.decisions = DecisionWriter(workspace.db_path, self._post_decided)
         config = workspace.config()
@@ -75,9 +76,18 @@ class AgentPrefApp(App[None]):
         else:
             self.action_rollouts()
         self.warn_if_unconfined()
-        # What start-up built (modules, styles, the first screen) lives as long as the app: out
-        # of the collector's sight, a full collection no longer walks it (~50 ms every few keys).
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._start_collecting)
+
+    def _start_collecting(self) -> None:
+        """What start-up built (modules, styles, the first screen) lives as long as the app: out
+        of the collector's sight; the rest is collected between keys (`tui.idle_gc`)."""
+        self.collector.start()
+        self.set_interval(IDLE_S, self.collector.collect_if_idle, name="idle gc")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.saw_input()
+        await super().on_event(event)
 
     @work(thread=True, exit_on_error=False, group="sandbox", description="probing the sandbox")
     def warn_if_unconfined(self) -> None:
@@ -90,6 +100,7 @@ class AgentPrefApp(App[None]):
             self.call_from_thread(self.notify, message, title="unconfined", severity="warning", timeout=86400)
 
     def on_unmount(self) -> None:
+        self.collector.stop()
         self.decisions.close(timeout_s=STORE_ON_EXIT_S)  # what was decided reaches the database
         self.store.close()
 

@@ -27,7 +27,7 @@ from core.checks.files import glob_pattern
 from core.config import RolloutConfig
 from core.prefix import observation_key
 from core.remedies import Remedy, deferrable, remedy
-from core.schema import ActionKind, Rollout, Step, Task
+from core.schema import ActionKind, Rollout, Step, Task, ToolCall
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
 
@@ -116,11 +116,13 @@ def branch(
     """Up to `n` branches of `parent` at `step` (0-based), each continued to its end; the
     first answers `lesson` (a check flagged there) where an action does.
 
-    With `defer`, where `lesson` says "not yet" to an edit of the code (`deferrable`) and the
-    first branch took the remedy, the second takes the remedy and then the parent's own edit:
-    "read first" against the parent, and "now edit" against the first branch one step later
-    (mining lets the outcome decide that one). Without the counterpart, the demo's pairs said
-    "not yet" to edits about forty times for each "now".
+    With `defer`, where `lesson` says "not yet" to an edit of the code (`deferrable`), the two
+    branches first do what the edit lacked (`prerequisites`: read the files it changes, run the
+    tests); then the first goes its own way and the second makes the parent's edit. Against the
+    parent both say "not yet"; against each other, where the edit passes and the other does
+    not, "now" (mining lets the outcome decide). Without the counterpart the demo's pairs said
+    "not yet" to an edit about forty times for each "now", and a deferred edit that lacked a
+    second prerequisite was only another "not yet".
 
     `task` and `repo` are the workspace's own runnable task (never one embedded in imported
     data). Raises NotBranchable or ReplayMismatch before anything is rolled out.
@@ -142,16 +144,11 @@ def branch(
         answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
         turns = alternatives(policy, env, prefix, flagged, n, rng, temperature, answer)
         plans = [[turn] for turn in turns]
-        if (
-            defer
-            and n >= 2
-            and answer is not None
-            and turns
-            and turns[0].tool_call is not None
-            and answer(turns[0].tool_call)
-            and deferrable(lesson, flagged.tool_call, task)
-        ):
-            plans[1:2] = [[turns[0], Turn(thought=flagged.thought or "", tool_call=flagged.tool_call)]]
+        needed = prerequisites(prefix, flagged.tool_call) if flagged.tool_call is not None else []
+        if defer and n >= 2 and needed and deferrable(lesson, flagged.tool_call, task):
+            first = [Turn(thought="", tool_call=call) for call in needed]
+            edit = Turn(thought=flagged.thought or "", tool_call=flagged.tool_call)
+            plans[:2] = [first, [*first, edit]]
         for number, plan in enumerate(plans):
             if stop is not None and stop.is_set():
                 break
@@ -185,6 +182,22 @@ def _continue(
     return finish_rollout(
         env, steps, policy, cfg, seed, time.perf_counter(), datetime.now(UTC), stop, forced=turns
     )
+
+
+def prerequisites(prefix: list[Step], edit: ToolCall) -> list[ToolCall]:
+    """What a careful agent does before `edit` and `prefix` did not: read each file the edit
+    changes, then run the tests (see the failure)."""
+    read: set[str] = set()
+    tested = False
+    for step in prefix:
+        action = classify(step.tool_call)
+        if action is not None and action.kind is ActionKind.READ:
+            read.update(action.paths)
+        tested = tested or (action is not None and action.kind is ActionKind.TEST)
+    changed = classify(edit)
+    paths = changed.paths if changed is not None else ()
+    calls = [ToolCall(name="read_file", arguments={"path": path}) for path in paths if path not in read]
+    return calls + ([] if tested else [ToolCall(name="run_tests", arguments={})])
 
 
 def fixing_edit(rollout: Rollout | None) -> int | None:

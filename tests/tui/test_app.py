@@ -22,3 +22,14 @@ async def test_a_confined_machine_gets_no_banner(labelled_ws, force_isolation):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not [n for n in app._notifications if n.title == "unconfined"]
+
+
+async def test_garbage_is_collected_once_keys_stop_and_not_while_idle(labelled_ws, force_isolation):
+    force_isolation(NAMESPACES)
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("r", "escape")
+        await wait_until(pilot, lambda: app.collector.collections == 1)
+        await pilot.pause(2.5)  # more than a second with no key: nothing new to collect
+        assert app.collector.collections == 1

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from core.agreement.report import AgreementReport, shown, shown_interval
 from core.text import visible
@@ -32,6 +32,7 @@ from storage.store import Store
 from storage.workspace import Workspace
 from tui.screens.label import LabelScreen
 from tui.screens.worker_errors import ReportsWorkerErrors
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.plain import plain
 
 
@@ -75,7 +76,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         yield DataTable(id="checks-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="queue-title")
         yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def table(self, name: str) -> DataTable[Text]:
         return self.query_one(f"#{name}-table", DataTable)

@@ -8,9 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.text import visible
+from tui.widgets.keys_footer import KeysFooter
 
 GETTING_STARTED = """\
 This workspace has no rollouts yet. To get started:
@@ -40,4 +41,4 @@ class EmptyScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(GETTING_STARTED.format(ws=visible(self.workspace))), id="empty")
-        yield Footer()
+        yield KeysFooter()

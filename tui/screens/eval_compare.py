@@ -7,9 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from core.evaluate.result import EvalPairComparison
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.modes_table import fill_modes
 from tui.widgets.plain import markup_safe
 
@@ -31,7 +32,7 @@ class EvalCompareScreen(Screen[None]):
             id="compare-title",
         )
         yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         fill_modes(self.query_one("#compare-table", DataTable), self.result)

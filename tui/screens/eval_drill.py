@@ -12,12 +12,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from core.evaluate.result import RolloutSummary
 from storage import evals
 from storage.store import Store
 from tui.widgets.badges import own_tests_note
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.plain import markup_safe, plain
 
 
@@ -43,7 +44,7 @@ class EvalDrillScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="drill-title")
         yield DataTable(id="drill-table", cursor_type="cell", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         before = {(s.task_id, s.seed): s for s in evals.summaries(self.store, self.eval_id, "before")}

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import ContentSwitcher, DataTable, Footer, Static
+from textual.widgets import ContentSwitcher, DataTable, Static
 from textual_plotext import PlotextPlot
 
 from core.evaluate.result import EvalResult
@@ -23,6 +23,7 @@ from storage.jobs import FINISHED, QUEUED, RUNNING
 from storage.store import Store
 from storage.workspace import Workspace
 from tui.screens.job_list import JobListScreen
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.modes_table import PASS_ROWS, fill_modes
 from tui.widgets.plain import markup_safe, plain
 
@@ -52,7 +53,7 @@ class EvalScreen(JobListScreen[EvalRun]):
         with ContentSwitcher(initial="modes-table", id="eval-body"):
             yield DataTable(id="modes-table", cursor_type="row", zebra_stripes=True)
             yield PlotextPlot(id="modes-chart")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def evals_table(self) -> DataTable[Any]:

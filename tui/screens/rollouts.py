@@ -8,12 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from core.text import visible
 from storage import browse
 from storage.store import Store
 from tui.widgets.badges import short
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.rollout_table import WIDTHS, RolloutTable
 
 SORT_ORDER = [name for name, _ in WIDTHS]
@@ -36,7 +37,7 @@ class RolloutsScreen(Screen[None]):
         yield Input(placeholder="filter: task:NAME flag:loop outcome:fail policy:NAME words…", id="filter")
         yield RolloutTable(self.store, id="rollout-table")
         yield Static(id="flag-counts")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> RolloutTable:

@@ -17,7 +17,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, RichLog, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from core.schema import TrainRun
 from core.text import visible
@@ -28,6 +28,7 @@ from storage.workspace import Workspace
 from tui.screens.job_list import JobListScreen
 from tui.screens.worker_errors import ReportsWorkerErrors
 from tui.widgets.curves import Curves
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.plain import markup_safe, plain
 
 LOG_TAIL_BYTES = 32_000
@@ -141,7 +142,7 @@ class TrainScreen(ReportsWorkerErrors, JobListScreen[TrainRun]):
             yield Curves(["loss"], id="loss-curve")
             yield Curves(["rewards/accuracies", "rewards/margins"], id="reward-curve")
         yield RichLog(id="run-log", max_lines=2000, wrap=True, markup=False, highlight=False)
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> DataTable[Any]:

@@ -3,8 +3,10 @@
 Textual's Footer recomposes (a widget per key, each styled anew) on every bindings refresh:
 every focus change and every `refresh_bindings()`, one queued rebuild per refresh, so opening
 a rollout rebuilt it about fifteen times and each step moved once more. This one rebuilds at
-most once per refresh cycle, and not at all when every key shown, its description and whether
-it is enabled are as they were.
+most once per refresh cycle, not at all when every key shown, its description and whether
+it is enabled are as they were, and where only some keys became enabled or disabled (the next
+rollout has no parent, nothing to fold) it dims or lights those keys in place: a rebuild was
+most of what opening a kept rollout screen cost.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # the key widgets Footer.compose yields
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -35,10 +38,20 @@ class KeysFooter(Footer):
         self._queued = False
         if not self.is_attached:
             return
-        shown = self._keys()
-        if shown != self._shown:
-            self._shown = shown
-            await self.recompose()
+        shown, before = self._keys(), self._shown
+        if shown == before:
+            return
+        self._shown = shown
+        if before is not None and _without_enabled(shown) == _without_enabled(before):
+            enabled: dict[str, bool] = {}
+            for _key, action, _description, on, _tooltip in shown:
+                enabled.setdefault(action, on)  # one widget per action, as Footer.compose draws
+            for widget in self.query(FooterKey):
+                if widget.action in enabled:  # as FooterKey.__init__ marks a disabled key
+                    widget._disabled = not enabled[widget.action]
+                    widget.set_class(widget._disabled, "-disabled")
+            return
+        await self.recompose()
 
     def _keys(self) -> KeyState:
         return tuple(
@@ -46,3 +59,7 @@ class KeysFooter(Footer):
             for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
             if binding.show
         )
+
+
+def _without_enabled(keys: KeyState) -> KeyState:
+    return tuple((key, action, description, False, tooltip) for key, action, description, _, tooltip in keys)

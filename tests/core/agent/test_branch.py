@@ -185,28 +185,41 @@ def test_a_failing_rollout_is_due_its_fix_once_it_has_read_the_code_and_seen_the
     assert not answer(ToolCall(name="read_file", arguments={"path": "src/calc.py"}))
 
 
-def test_deferred_the_second_branch_takes_the_remedy_then_the_parents_own_edit(task_repo):
-    """ "Run the tests first" on a right edit: one branch runs the tests and goes its own way,
-    the other runs the tests and then makes that edit ("not yet", and "now")."""
+def test_deferred_both_branches_do_what_the_edit_lacked_then_one_makes_it(task_repo):
+    """An edit made unread and untested: both branches read the file and run the tests; then one
+    goes its own way and the other makes that edit ("not yet", and "now")."""
     task, repo = task_repo
     parent = run_rollout(Job(task, repo, 3), Scripted([FIX, FINISH]), RolloutConfig())
     assert parent is not None
     parent.id = "edits-first"
-    policy = Scripted([], others=[TEST, READ])
-    cfg = RolloutConfig(step_limit=4)
+    policy = Scripted([], others=[FINISH])
+    cfg = RolloutConfig(step_limit=5)
 
     deferred = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="tests.never_run", defer=True)
-    assert [b.steps[0].tool_call for b in deferred] == [TEST, TEST]
-    assert deferred[1].steps[1].tool_call == FIX
-    assert deferred[1].steps[1].observation.error is False  # the edit still applies after the tests
+    calls = [[s.tool_call for s in b.steps] for b in deferred]
+    assert calls == [[READ, TEST, FINISH], [READ, TEST, FIX, FINISH]]
+    assert deferred[1].steps[2].observation.error is False  # the edit still applies after them
+    assert deferred[1].tests_passed and not deferred[0].tests_passed
     assert {(b.parent_id, b.branch_step) for b in deferred} == {("edits-first", 0)}
 
     plain = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="tests.never_run")
-    assert plain[1].steps[0].tool_call == READ  # without `defer`: another alternative
+    assert [b.steps[0].tool_call for b in plain] != [READ, READ]  # without `defer`: the policy's
 
-    # Not for a lesson of content, nor for an edit of the tests: those are wrong at any time.
+    # Not for a lesson of content: that edit is wrong at any time.
     sprawl = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="diff.too_large", defer=True)
     assert all(FIX not in [s.tool_call for s in b.steps] for b in sprawl)
+
+
+def test_prerequisites_are_what_the_prefix_did_not_do():
+    from core.agent.branch import prerequisites
+
+    def steps(*calls):
+        return [Step(index=i, tool_call=c) for i, c in enumerate(calls)]
+
+    assert prerequisites(steps(), FIX) == [READ, TEST]
+    assert prerequisites(steps(READ), FIX) == [TEST]
+    assert prerequisites(steps(TEST), FIX) == [READ]
+    assert prerequisites(steps(TEST, READ), FIX) == []
 
 
 def test_only_a_not_yet_lesson_on_an_edit_of_the_code_is_deferrable():
