@@ -65,8 +65,21 @@ def test_agreement_screen(snap_compare, ws_here, size):
     vote(Workspace.open(Path(ws_here)), "bob", ["proposed", "proposed", "both_good", "other"] * 3)
 
     async def computed(pilot) -> None:  # type: ignore[no-untyped-def]
+        from textual.widgets import DataTable
+
+        from tests.tui.conftest import wait_until
+
         await pilot.press("a")
         await pilot.app.workers.wait_for_complete()
+        # The worker's report arrives as a message, and a DataTable sizes its columns when the
+        # app is next idle: until then cells are cut to the headers' width.
+        screen = pilot.app.screen
+        tables = screen.query(DataTable)
+        await wait_until(
+            pilot,
+            lambda: screen.report is not None and not any(t._require_update_dimensions for t in tables),
+            timeout=60,
+        )
         await pilot.pause()
 
     assert snap_compare(make_app(ws_here), terminal_size=size, run_before=computed)

@@ -91,11 +91,12 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         self.table("queue").add_columns("pair", "task", "decisions")
         self._title(Text("computing agreement…", style="italic"))
         self.table("queue").focus()
-        self.load()
 
     def on_screen_resume(self) -> None:
-        if self.report is not None:  # back from adjudicating: the queue and the counts moved
-            self.load()
+        """Shown first, or back from adjudicating (the queue and the counts moved): computed once
+        per showing. (Loading on mount too raced this: when the first report arrived before the
+        screen's first resume, it was computed and drawn twice.)"""
+        self.load()
 
     # -- the report, off the UI thread ----------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="agreement", description="agreement")
