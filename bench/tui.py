@@ -155,9 +155,10 @@ class Meter:
     async def idle(self, figure: str, seconds: float) -> None:
         """The share of a core the app uses while nothing is pressed (a sample in %)."""
         await self.pilot.pause()
-        # What a key left settles first: a worker, a refresh, and the collection our app runs
-        # once keys stop (tui/idle_gc.py, 1 s after the last): idle is the steady state after.
-        await asyncio.sleep(1.6)
+        # What a key left settles first: a worker, a refresh, and the one collection our app runs
+        # once keys stop (tui/idle_gc.py: on the first tick of its 1 s timer after 1 s without a
+        # key, so within 2 s): idle is the steady state after.
+        await asyncio.sleep(2.5)
         cpu0 = time.process_time()
         await asyncio.sleep(seconds)
         self.samples[f"idle: {figure}"].append((time.process_time() - cpu0) / seconds * 100)

@@ -15,16 +15,17 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch
+from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch, known_fix
 from core.agent.policies import build_policy
 from core.agent.runner import jobs_for, run_rollouts
 from core.agent.tools import TOOL_SCHEMAS
 from core.config import PolicyConfig
-from core.schema import Rollout, Task
+from core.schema import Rollout, Task, ToolCall
 from core.tasks import install_demo_suite
 from core.tiny_model import build_tiny_model
 from storage import service
 from storage.ingest import RolloutSink
+from storage.store import Store
 from storage.workspace import Workspace
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -113,6 +114,17 @@ class BranchSummary:
     interrupted: bool = False
 
 
+def known_fixes(store: Store, task_ids: set[str]) -> dict[str, ToolCall]:
+    """Per task, an edit that passed in one of its rollouts (`core.agent.branch.known_fix`)."""
+    passing: dict[str, list[Rollout]] = {}
+    for row in store.rollout_summaries():
+        if row["task_id"] in task_ids and row["tests_passed"]:
+            rollout = store.rollout(row["id"])
+            if rollout is not None:
+                passing.setdefault(row["task_id"], []).append(rollout)
+    return {task_id: fix for task_id, found in passing.items() if (fix := known_fix(found)) is not None}
+
+
 def run_branch_job(
     ws: Workspace,
     points: list[BranchPoint],
@@ -135,6 +147,7 @@ def run_branch_job(
         sink = RolloutSink(store, config)
 
         parents = {p.rollout_id: store.rollout(p.rollout_id) for p in points}
+        fixes = known_fixes(store, {p.task_id for p in points}) if config.branch.defer else {}
 
         def one(point: BranchPoint) -> list[Rollout]:
             parent, task = parents[point.rollout_id], tasks.get(point.task_id)
@@ -153,6 +166,7 @@ def run_branch_job(
                 stop,
                 lesson=point.check,
                 defer=config.branch.defer,
+                fix=fixes.get(point.task_id),
             )
 
         done = 0

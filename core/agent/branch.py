@@ -112,6 +112,7 @@ def branch(
     stop: threading.Event | None = None,
     lesson: str = "",
     defer: bool = False,
+    fix: ToolCall | None = None,
 ) -> list[Rollout]:
     """Up to `n` branches of `parent` at `step` (0-based), each continued to its end; the
     first answers `lesson` (a check flagged there) where an action does.
@@ -122,7 +123,9 @@ def branch(
     parent both say "not yet"; against each other, where the edit passes and the other does
     not, "now" (mining lets the outcome decide). Without the counterpart the demo's pairs said
     "not yet" to an edit about forty times for each "now", and a deferred edit that lacked a
-    second prerequisite was only another "not yet".
+    second prerequisite was only another "not yet". `fix`: the edit to make instead of the
+    parent's (`known_fix`: one that passed in another rollout of the task), so that "now" is
+    taught with a patch that works; the parent's edit was often the wrong one.
 
     `task` and `repo` are the workspace's own runnable task (never one embedded in imported
     data). Raises NotBranchable or ReplayMismatch before anything is rolled out.
@@ -144,10 +147,11 @@ def branch(
         answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
         turns = alternatives(policy, env, prefix, flagged, n, rng, temperature, answer)
         plans = [[turn] for turn in turns]
-        needed = prerequisites(prefix, flagged.tool_call) if flagged.tool_call is not None else []
-        if defer and n >= 2 and needed and deferrable(lesson, flagged.tool_call, task):
+        made = fix if fix is not None else flagged.tool_call
+        needed = prerequisites(prefix, made) if made is not None else []
+        if defer and n >= 2 and needed and made is not None and deferrable(lesson, flagged.tool_call, task):
             first = [Turn(thought="", tool_call=call) for call in needed]
-            edit = Turn(thought=flagged.thought or "", tool_call=flagged.tool_call)
+            edit = Turn(thought=flagged.thought if fix is None else "", tool_call=made)
             plans[:2] = [first, [*first, edit]]
         for number, plan in enumerate(plans):
             if stop is not None and stop.is_set():
@@ -198,6 +202,21 @@ def prerequisites(prefix: list[Step], edit: ToolCall) -> list[ToolCall]:
     paths = changed.paths if changed is not None else ()
     calls = [ToolCall(name="read_file", arguments={"path": path}) for path in paths if path not in read]
     return calls + ([] if tested else [ToolCall(name="run_tests", arguments={})])
+
+
+def known_fix(passing: list[Rollout]) -> ToolCall | None:
+    """The fixing edit (`fixing_edit`) most of a task's passing rollouts made, if any: an edit
+    that is known to work, which a deferred branch makes once the prerequisites are done."""
+    counts: dict[str, tuple[int, ToolCall]] = {}
+    for rollout in passing:
+        edits = [
+            s.tool_call for s in rollout.steps if (a := classify(s.tool_call)) and a.kind is ActionKind.EDIT
+        ]
+        call = edits[-1] if edits else None
+        if call is not None and rollout.tests_passed:
+            key = call_key(call)
+            counts[key] = (counts.get(key, (0, call))[0] + 1, call)
+    return max(counts.values(), key=lambda c: (c[0], call_key(c[1])))[1] if counts else None
 
 
 def fixing_edit(rollout: Rollout | None) -> int | None:

@@ -77,7 +77,11 @@ def test_agreement_screen(snap_compare, ws_here, size):
         tables = screen.query(DataTable)
         await wait_until(
             pilot,
-            lambda: screen.report is not None and not any(t._require_update_dimensions for t in tables),
+            lambda: (
+                screen.report is not None
+                and not any(w.is_running for w in pilot.app.workers)
+                and not any(t._require_update_dimensions for t in tables)
+            ),
             timeout=60,
         )
         await pilot.pause()

@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
 
 from core.agreement.report import AgreementReport, shown, shown_interval
 from core.text import visible
@@ -106,7 +107,8 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             listed = {c.pair_id for c in report.conflicts}
             listed |= {d.pair_id for t in report.checks for d in t.disagreements}
             tasks = dict(store.db.execute("SELECT id, task_id FROM pairs").fetchall()) if listed else {}
-        self.post_message(self.Loaded(report, {pair_id: tasks.get(pair_id, "") for pair_id in listed}))
+        if not get_current_worker().is_cancelled:  # a newer load replaced this one: it draws
+            self.post_message(self.Loaded(report, {pair_id: tasks.get(pair_id, "") for pair_id in listed}))
 
     def on_agreement_screen_loaded(self, message: Loaded) -> None:
         self.report, self.tasks = message.report, message.tasks

@@ -235,3 +235,24 @@ def test_only_a_not_yet_lesson_on_an_edit_of_the_code_is_deferrable():
         assert not deferrable(lesson, READ, task)
     for lesson in ("diff.too_large", "tests.weakened", "stuck.no_stop", "tests.not_rerun"):
         assert not deferrable(lesson, FIX, task)
+
+
+def test_a_deferred_branch_makes_the_tasks_known_fix_where_the_parents_edit_was_wrong(task_repo):
+    from core.agent.branch import known_fix
+
+    task, repo = task_repo
+    wrong = ToolCall(name="edit", arguments={"path": "calc/stats.py", "old": "def ", "new": "def  "})
+    parent = run_rollout(Job(task, repo, 3), Scripted([wrong, FINISH]), RolloutConfig())
+    fixed = run_rollout(Job(task, repo, 4), Scripted([READ, FIX, TEST, FINISH]), RolloutConfig())
+    assert parent is not None and fixed is not None and fixed.tests_passed and not parent.tests_passed
+    assert known_fix([fixed, parent]) == FIX  # only a passing rollout's last edit counts
+    assert known_fix([parent]) is None
+
+    policy = Scripted([], others=[FINISH])
+    cfg = RolloutConfig(step_limit=5)
+    deferred = branch(parent, task, repo, 0, policy, cfg, 2, 1.0, lesson="edit.unread", defer=True, fix=FIX)
+    assert [[s.tool_call for s in b.steps] for b in deferred] == [
+        [READ, TEST, FINISH],
+        [READ, TEST, FIX, FINISH],
+    ]
+    assert [b.tests_passed for b in deferred] == [False, True]
