@@ -251,3 +251,22 @@ def test_unconfined_runs_are_said_loudly_and_refused_to_model_policies(tmp_path,
     assert err.startswith("warning test runs are confined by rlimits only")
     assert "error: the openai policy's model writes the code" in err
     assert "`allow_unconfined = true` under [sandbox]" in err
+
+
+def test_a_tasks_known_fix_is_an_edit_one_of_its_passing_rollouts_made(demo_ws):
+    from tui.rollout_jobs import known_fixes
+
+    db = sqlite3.connect(demo_ws.db_path)
+    passing = {t for (t,) in db.execute("SELECT DISTINCT task_id FROM rollouts WHERE tests_passed = 1")}
+    with demo_ws.store() as store:
+        fixes = known_fixes(store, {t.id for t in store.tasks()})
+        assert passing and set(fixes) == passing
+        for task_id, fix in fixes.items():
+            made = [
+                s.tool_call
+                for (rid,) in db.execute(
+                    "SELECT id FROM rollouts WHERE task_id = ? AND tests_passed = 1", [task_id]
+                )
+                for s in store.rollout(rid).steps
+            ]
+            assert fix.name == "edit" and fix in made
