@@ -117,7 +117,7 @@ def stop_job(job: Job | None, what: str) -> int:
     """
     if job is None:
         raise ValueError(f"no {what}")
-    status = job.shown_status or shown_status(job)
+    status = job.shown_status  # set by JobTable.decode, as `get` returns it
     if status not in (RUNNING, QUEUED) or not job.pid:
         raise ValueError(f"{what} is {status}, not running")
     try:

@@ -295,6 +295,15 @@ class AdjudicationSession(LabelSession):
 
     queue: list[int] = field(default_factory=list)  # pair ids, in the order to show them
     skipped: list[int] = field(default_factory=list)  # of the queue, oldest skip first
+    _task_of: dict[int, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _tasks(self) -> dict[int, str]:
+        """The queue's pairs' tasks, read once: the queue is fixed, the progress drawn per key."""
+        if self._task_of is None:
+            marks = ", ".join("?" * len(self.queue))
+            query = f"SELECT id, task_id FROM pairs WHERE id IN ({marks})"
+            self._task_of = dict(self.store.db.execute(query, self.queue)) if self.queue else {}
+        return self._task_of
 
     @property
     def who(self) -> str:
@@ -324,9 +333,6 @@ class AdjudicationSession(LabelSession):
                 return pair
         return None
 
-    def next_conflict(self) -> Pair | None:
-        return self.next_pending()
-
     def decide(
         self,
         shown: ShownPair,
@@ -345,12 +351,7 @@ class AdjudicationSession(LabelSession):
 
     def progress(self) -> Progress:
         settled = self._settled() & set(self.queue)
-        tasks: dict[int, str] = {}
-        if self.queue:
-            marks = ", ".join("?" * len(self.queue))
-            tasks = dict(
-                self.store.db.execute(f"SELECT id, task_id FROM pairs WHERE id IN ({marks})", self.queue)
-            )
+        tasks = self._tasks()
         by_task: dict[str, list[int]] = {}
         for pair_id in dict.fromkeys(self.queue):
             counts = by_task.setdefault(tasks.get(pair_id, ""), [0, 0])

@@ -149,17 +149,20 @@ def auto_label(store: Store, min_gap: float | None = None, labeler: str = "check
         for pair in store.pairs(pending_only=True):
             if min_gap is not None and pair.score_gap < min_gap:
                 continue
-            store.record_preference(
-                Preference(
-                    pair_id=pair.id or 0,
-                    decision=Decision.PREFER,
-                    chosen_id=pair.chosen_id,
-                    source=PreferenceSource.AUTO,
-                    labeler=labeler,
-                )
-            )
+            store.record_preference(auto_preference(pair, labeler))
             accepted += 1
     return accepted
+
+
+def auto_preference(pair: Pair, labeler: str = "checks") -> Preference:
+    """The checks' side of `pair` as an automatic preference (nobody's decision)."""
+    return Preference(
+        pair_id=pair.id or 0,
+        decision=Decision.PREFER,
+        chosen_id=pair.chosen_id,
+        source=PreferenceSource.AUTO,
+        labeler=labeler,
+    )
 
 
 @dataclass

@@ -144,15 +144,17 @@ def branch(
     with TaskEnv(task, repo) as env:
         replay(env, prefix)
         flagged = parent.steps[step]
-        answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
-        turns = alternatives(policy, env, prefix, flagged, n, rng, temperature, answer)
-        plans = [[turn] for turn in turns]
         made = fix if fix is not None else flagged.tool_call
         needed = prerequisites(prefix, made) if made is not None else []
+        plans: list[list[Turn]] = []
         if defer and n >= 2 and needed and made is not None and deferrable(lesson, flagged.tool_call, task):
             first = [Turn(thought="", tool_call=call) for call in needed]
             edit = Turn(thought=flagged.thought if fix is None else "", tool_call=made)
-            plans[:2] = [first, [*first, edit]]
+            plans = [first, [*first, edit]]
+        if len(plans) < n:  # the policy's own alternatives for the rest (drawn only if wanted)
+            answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
+            turns = alternatives(policy, env, prefix, flagged, n - len(plans), rng, temperature, answer)
+            plans += [[turn] for turn in turns]
         for number, plan in enumerate(plans):
             if stop is not None and stop.is_set():
                 break
@@ -209,11 +211,9 @@ def known_fix(passing: list[Rollout]) -> ToolCall | None:
     that is known to work, which a deferred branch makes once the prerequisites are done."""
     counts: dict[str, tuple[int, ToolCall]] = {}
     for rollout in passing:
-        edits = [
-            s.tool_call for s in rollout.steps if (a := classify(s.tool_call)) and a.kind is ActionKind.EDIT
-        ]
-        call = edits[-1] if edits else None
-        if call is not None and rollout.tests_passed:
+        step = fixing_edit(rollout) if rollout.tests_passed else None
+        call = rollout.steps[step].tool_call if step is not None else None
+        if call is not None:
             key = call_key(call)
             counts[key] = (counts.get(key, (0, call))[0] + 1, call)
     return max(counts.values(), key=lambda c: (c[0], call_key(c[1])))[1] if counts else None
@@ -225,8 +225,14 @@ def fixing_edit(rollout: Rollout | None) -> int | None:
     (`core.pairs.FIXED`)."""
     if rollout is None:
         return None
-    edits = [i for i, step in enumerate(rollout.steps) if step.action and step.action.kind is ActionKind.EDIT]
+    edits = [i for i, step in enumerate(rollout.steps) if _kind(step) is ActionKind.EDIT]
     return edits[-1] if edits else None
+
+
+def _kind(step: Step) -> ActionKind | None:
+    """The step's kind of action, also for a rollout not stored yet (`step.action` unset)."""
+    action = step.action if step.action is not None else classify(step.tool_call)
+    return action.kind if action is not None else None
 
 
 def fix_due(rollout: Rollout | None, task: Task | None) -> int | None:

@@ -51,6 +51,7 @@ class OverallAgreement(Model):
 class Disagreement(Model):
     pair_id: int
     annotator: str
+    task_id: str = Field(default="", exclude=True)  # for the screen's queue; not in `--json`
 
 
 class CheckTrust(Model):
@@ -112,7 +113,9 @@ def check_trust(ratings: Sequence[Rating], confidence: float = 0.95) -> list[Che
             decided[check] += 1
             picked = rating.proposed_flags if rating.category == PROPOSED else rating.other_flags
             if check in picked:
-                against[check].append(Disagreement(pair_id=rating.pair_id, annotator=rating.annotator))
+                against[check].append(
+                    Disagreement(pair_id=rating.pair_id, annotator=rating.annotator, task_id=rating.task_id)
+                )
             else:
                 agreed[check] += 1
     table = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench import synthetic
-from core.schema import Decision, Pair, Preference, PreferenceSource
+from core.schema import Pair
 from storage import service
 from storage.ingest import import_files
 from storage.store import Store
@@ -28,15 +28,10 @@ def build_workspace(root: Path, rollouts: int = 48) -> Workspace:
 
 def accept_automatically(store: Store, pairs: list[Pair]) -> None:
     """Decide `pairs` as `label --auto` would (the checks' side, source `auto`)."""
+    from storage.service import auto_preference
+
     for pair in pairs:
-        store.record_preference(
-            Preference(
-                pair_id=pair.id or 0,
-                decision=Decision.PREFER,
-                chosen_id=pair.chosen_id,
-                source=PreferenceSource.AUTO,
-            )
-        )
+        store.record_preference(auto_preference(pair))
 
 
 @pytest.fixture

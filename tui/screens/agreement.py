@@ -59,9 +59,9 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, report: AgreementReport, tasks: dict[int, str]) -> None:
+        def __init__(self, report: AgreementReport) -> None:
             super().__init__()
-            self.report, self.tasks = report, tasks  # tasks: pair id -> task, of the pairs listed
+            self.report = report
 
     def __init__(self, workspace: Workspace, session: LabelSession) -> None:
         super().__init__()
@@ -69,7 +69,6 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         self.report: AgreementReport | None = None
         self.check: str | None = None  # the queue shows the pairs overruling this check; None: conflicts
         self.queue: list[int] = []  # pair ids, as the queue table lists them
-        self.tasks: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="agreement-title")
@@ -104,14 +103,11 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
     def load(self) -> None:
         with Store(self.workspace.db_path) as store:
             report = agreement_report(store)
-            listed = {c.pair_id for c in report.conflicts}
-            listed |= {d.pair_id for t in report.checks for d in t.disagreements}
-            tasks = dict(store.db.execute("SELECT id, task_id FROM pairs").fetchall()) if listed else {}
         if not get_current_worker().is_cancelled:  # a newer load replaced this one: it draws
-            self.post_message(self.Loaded(report, {pair_id: tasks.get(pair_id, "") for pair_id in listed}))
+            self.post_message(self.Loaded(report))
 
     def on_agreement_screen_loaded(self, message: Loaded) -> None:
-        self.report, self.tasks = message.report, message.tasks
+        self.report = message.report
         self._draw()
 
     def _title(self, text: Text) -> None:
@@ -186,14 +182,14 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         else:
             trust = next(t for t in report.checks if t.check == self.check)
             by_pair: dict[int, list[str]] = {}
+            task_of: dict[int, str] = {}
             for against in trust.disagreements:
                 by_pair.setdefault(against.pair_id, []).append(against.annotator or "(unnamed)")
+                task_of[against.pair_id] = against.task_id
             self.queue = sorted(by_pair)
             for pair_id in self.queue:
                 who = ", ".join(by_pair[pair_id])
-                queue.add_row(
-                    Text(f"#{pair_id}"), plain(self.tasks.get(pair_id, "")), plain(f"overruled by {who}")
-                )
+                queue.add_row(Text(f"#{pair_id}"), plain(task_of[pair_id]), plain(f"overruled by {who}"))
             head = f"{len(self.queue)} pairs where people chose the side {self.check} rejects"
             hint = f"{enter}; c: the conflicts"
         line = Text(visible(head), style="bold")

@@ -34,12 +34,11 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from core.pairs import name_sides
-from core.prefix import divergence
 from core.schema import Task
 from core.text import one_line, visible
 from storage.decision_writer import Outcome
 from storage.labelling import LabelSession, ShownPair
-from tui.screens.next_pair import NextPair, NextPairReady, PaneSize, prepare_next
+from tui.screens.next_pair import NextPair, NextPairReady, PaneSize, first_step_shown, prepare_next
 from tui.screens.note import NoteScreen
 from tui.screens.polling import PollsWhileShown
 from tui.widgets.keys_footer import KeysFooter
@@ -350,7 +349,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     def _draw_pair(self, shown: ShownPair, ready: NextPair | None = None) -> None:
         """`ready`: the sides as prepared in the background (used where they still fit)."""
         blind = self.session.blind
-        start = max(0, divergence(shown.left, shown.right) - 1)  # one shared step for context
+        start = first_step_shown(shown)
         self.found = None  # a new pair, or the same redrawn: no search marked
         for side, rollout in zip(SIDES, (shown.left, shown.right), strict=True):
             pane = self.pane(side)

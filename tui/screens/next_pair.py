@@ -46,6 +46,12 @@ class NextPairReady(Message):
         self.ready = ready
 
 
+def first_step_shown(shown: ShownPair) -> int:
+    """Where both panes begin: one shared step before the sides part, for context. The screen
+    and the worker that prepares the next pair must agree, or every prepared pair is rebuilt."""
+    return max(0, divergence(shown.left, shown.right) - 1)
+
+
 def prepare_next(
     session: LabelSession, after: int, blind: bool, panes: list[PaneSize], console: Console
 ) -> NextPair | None:
@@ -59,7 +65,7 @@ def prepare_next(
         shown = peek.show(pair)
     finally:
         store.close()
-    start = max(0, divergence(shown.left, shown.right) - 1)  # as the screen shows it
+    start = first_step_shown(shown)
     rollouts = {"left": shown.left, "right": shown.right}
     sides = {
         pane.side: prepare(

@@ -36,28 +36,31 @@ def test_mask_covers_assistant_turns_and_no_tool_output(tokenizer):
     assert "<|im_start|>tool" in dropped  # the template's headers are not the policy's either
 
 
-def _chosen_logps(trainer_cls, model_path, row, tmp_path, **extra):
+def _trainer(trainer_cls, model_path, rows, tmp_path, precompute=False, batch_size=1, **extra):
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(model_path)
     args = DPOConfig(
         output_dir=str(tmp_path),
         bf16=False,
         use_cpu=True,
         gradient_checkpointing=False,
         report_to=[],
-        precompute_ref_log_probs=False,
+        precompute_ref_log_probs=precompute,
         max_length=1024,
-        per_device_train_batch_size=1,
+        per_device_train_batch_size=batch_size,
     )
-    trainer = trainer_cls(
-        model=model,
+    return trainer_cls(
+        model=AutoModelForCausalLM.from_pretrained(model_path),
         args=args,
-        train_dataset=Dataset.from_list([row]),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"),
         **extra,
     )
+
+
+def _chosen_logps(trainer_cls, model_path, row, tmp_path, **extra):
+    trainer = _trainer(trainer_cls, model_path, [row], tmp_path, **extra)
     batch = trainer.data_collator([trainer.train_dataset[0]])
     with torch.no_grad():
         chosen, rejected = trainer.compute_ref_log_probs(trainer.model, batch)
@@ -135,24 +138,8 @@ def test_reference_pass_runs_by_length_and_keeps_each_rows_own_log_probs(tiny_mo
     own sequences, as when it is computed alone."""
     outputs = ["all 3 tests passed", "Traceback: " + "x " * 200, "1 failed", "E " * 60, "ok"]
     rows = [trajectory_row(out, pair_id=i) for i, out in enumerate(outputs)]
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    torch.manual_seed(0)
-    args = DPOConfig(
-        output_dir=str(tmp_path / "run"),
-        use_cpu=True,
-        report_to=[],
-        precompute_ref_log_probs=True,
-        max_length=1024,
-        per_device_train_batch_size=2,
-    )
-    trainer = MaskedDPOTrainer(
-        model=AutoModelForCausalLM.from_pretrained(tiny_model),
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
-        data_collator=masked_collator(tokenizer, 1024, "keep_start"),
-        peft_config=LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"),
-    )
+    collator = masked_collator(AutoTokenizer.from_pretrained(tiny_model), 1024, "keep_start")
+    trainer = _trainer(MaskedDPOTrainer, tiny_model, rows, tmp_path / "run", True, 2, data_collator=collator)
     stored = trainer.train_dataset
     assert stored["pair_id"] == list(range(len(rows)))
     for i in range(len(rows)):
