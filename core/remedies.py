@@ -75,9 +75,10 @@ def remedy(
             )
         )
     if check == "diff.too_large":
-        size = _size(rejected)
+        size = edit_size(rejected)
         return lambda call: (
-            (action := classify(call)) is not None and (action.kind is ActionKind.EDIT and _size(call) < size)
+            (action := classify(call)) is not None
+            and (action.kind is ActionKind.EDIT and edit_size(call) < size)
         )
     return None
 
@@ -103,6 +104,6 @@ def _reads(call: ToolCall, among: set[str] | None) -> bool:
     return among is None or (bool(action.paths) and set(action.paths) <= among)
 
 
-def _size(call: ToolCall | None) -> int:
+def edit_size(call: ToolCall | None) -> int:
     """How much an edit writes: its arguments' length (an edit's old and new text)."""
     return len(json.dumps(call.arguments, sort_keys=True)) if call is not None else 0

@@ -382,7 +382,7 @@ def branch_points(
         if step is None and row["tests_passed"] is not None and row["task_id"] in runnable:
             rollout = store.rollout(row["id"])
             if row["tests_passed"]:
-                fixing = fixing_edit(rollout)
+                fixing = fixing_edit(rollout, tasks_by_id.get(row["task_id"]))
                 if fixing is not None:
                     anchors.add((FIXED, fixing))
             else:

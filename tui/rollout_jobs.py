@@ -114,15 +114,23 @@ class BranchSummary:
     interrupted: bool = False
 
 
-def known_fixes(store: Store, task_ids: set[str]) -> dict[str, ToolCall]:
-    """Per task, an edit that passed in one of its rollouts (`core.agent.branch.known_fix`)."""
+def known_fixes(ws: Workspace, store: Store, tasks: list[Task]) -> dict[str, ToolCall]:
+    """Per task, an edit known to fix it (`core.agent.branch.known_fix`), where one is."""
+    by_id = {t.id: t for t in tasks}
     passing: dict[str, list[Rollout]] = {}
     for row in store.rollout_summaries():
-        if row["task_id"] in task_ids and row["tests_passed"]:
+        if row["task_id"] in by_id and row["tests_passed"]:
             rollout = store.rollout(row["id"])
             if rollout is not None:
                 passing.setdefault(row["task_id"], []).append(rollout)
-    return {task_id: fix for task_id, found in passing.items() if (fix := known_fix(found)) is not None}
+    budget = ws.config().checks.diff_budget
+    fixes = {}
+    for task_id, rollouts in passing.items():
+        task = by_id[task_id]
+        limit = task.diff_budget if task.diff_budget is not None else budget
+        if (fix := known_fix(rollouts, task, task_repo(ws, task), limit)) is not None:
+            fixes[task_id] = fix
+    return fixes
 
 
 def run_branch_job(
@@ -147,7 +155,12 @@ def run_branch_job(
         sink = RolloutSink(store, config)
 
         parents = {p.rollout_id: store.rollout(p.rollout_id) for p in points}
-        fixes = known_fixes(store, {p.task_id for p in points}) if config.branch.defer else {}
+        wanted = {p.task_id for p in points}
+        fixes = (
+            known_fixes(ws, store, [t for t in tasks.values() if t.id in wanted])
+            if config.branch.defer
+            else {}
+        )
 
         def one(point: BranchPoint) -> list[Rollout]:
             parent, task = parents[point.rollout_id], tasks.get(point.task_id)

@@ -25,8 +25,9 @@ from core.agent.runner import finish_rollout
 from core.checks.common import is_test_path
 from core.checks.files import glob_pattern
 from core.config import RolloutConfig
+from core.diffs import changed_lines
 from core.prefix import observation_key
-from core.remedies import Remedy, deferrable, remedy
+from core.remedies import FIX_ATTEMPT, Remedy, deferrable, edit_size, remedy
 from core.schema import ActionKind, Rollout, Step, Task, ToolCall
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
@@ -124,8 +125,8 @@ def branch(
     not, "now" (mining lets the outcome decide). Without the counterpart the demo's pairs said
     "not yet" to an edit about forty times for each "now", and a deferred edit that lacked a
     second prerequisite was only another "not yet". `fix`: the edit to make instead of the
-    parent's (`known_fix`: one that passed in another rollout of the task), so that "now" is
-    taught with a patch that works; the parent's edit was often the wrong one.
+    parent's (`known_fix`: a small edit from a passing rollout, run alone and seen to pass), so
+    that "now" is taught with a patch that works; the parent's edit was often the wrong one.
 
     `task` and `repo` are the workspace's own runnable task (never one embedded in imported
     data). Raises NotBranchable or ReplayMismatch before anything is rolled out.
@@ -206,26 +207,47 @@ def prerequisites(prefix: list[Step], edit: ToolCall) -> list[ToolCall]:
     return calls + ([] if tested else [ToolCall(name="run_tests", arguments={})])
 
 
-def known_fix(passing: list[Rollout]) -> ToolCall | None:
-    """The fixing edit (`fixing_edit`) most of a task's passing rollouts made, if any: an edit
-    that is known to work, which a deferred branch makes once the prerequisites are done."""
-    counts: dict[str, tuple[int, ToolCall]] = {}
+def known_fix(passing: list[Rollout], task: Task, repo: Path, budget: int) -> ToolCall | None:
+    """The smallest edit of the code (allowed files, no test) that one of the task's passing
+    rollouts made and that, made alone on a fresh checkout, changes at most `budget` lines and
+    passes the task's own tests: a fix known to work, which a deferred branch makes once the
+    prerequisites are done.
+
+    Each candidate is run, not guessed: a passing rollout's last edit is often not its fix (a
+    test loosened after the fix, an unrelated change, a wrong patch beside the right one) — on
+    the demo's first build 6 of 16 tasks got such a "fix" — and a sprawling rewrite that passes
+    would teach sprawl as "now"."""
+    is_code_edit = remedy(FIX_ATTEMPT, None, task)
+    assert is_code_edit is not None  # a fix attempt's remedy always exists
+    calls: dict[str, ToolCall] = {}
     for rollout in passing:
-        step = fixing_edit(rollout) if rollout.tests_passed else None
-        call = rollout.steps[step].tool_call if step is not None else None
-        if call is not None:
-            key = call_key(call)
-            counts[key] = (counts.get(key, (0, call))[0] + 1, call)
-    return max(counts.values(), key=lambda c: (c[0], call_key(c[1])))[1] if counts else None
+        if rollout.tests_passed:
+            for step in rollout.steps:
+                if step.tool_call is not None and is_code_edit(step.tool_call):
+                    calls.setdefault(call_key(step.tool_call), step.tool_call)
+    for call in sorted(calls.values(), key=lambda c: (edit_size(c), call_key(c))):
+        with TaskEnv(task, repo) as env:
+            if env.call(call).error or changed_lines(env.diff()) > budget:
+                continue
+            if env.final_outcomes()[0]:
+                return call
+    return None
 
 
-def fixing_edit(rollout: Rollout | None) -> int | None:
-    """The step (0-based) of a passing rollout's last edit: branching there asks what else the
-    policy would have done instead of the fix, and mining pairs the fix with it
-    (`core.pairs.FIXED`)."""
+def fixing_edit(rollout: Rollout | None, task: Task | None = None) -> int | None:
+    """The step (0-based) of a passing rollout's last edit of the code (allowed files, no test;
+    with no task, any edit): branching there asks what else the policy would have done instead
+    of the fix, and mining pairs the fix with it (`core.pairs.FIXED`). An edit of a test made
+    after the fix is not it: a branch there passes either way and teaches nothing."""
     if rollout is None:
         return None
-    edits = [i for i, step in enumerate(rollout.steps) if _kind(step) is ActionKind.EDIT]
+    is_code_edit = remedy(FIX_ATTEMPT, None, task) if task is not None else None
+    edits = [
+        i
+        for i, step in enumerate(rollout.steps)
+        if _kind(step) is ActionKind.EDIT
+        and (is_code_edit is None or (step.tool_call is not None and is_code_edit(step.tool_call)))
+    ]
     return edits[-1] if edits else None
 
 

@@ -245,8 +245,8 @@ def test_a_deferred_branch_makes_the_tasks_known_fix_where_the_parents_edit_was_
     parent = run_rollout(Job(task, repo, 3), Scripted([wrong, FINISH]), RolloutConfig())
     fixed = run_rollout(Job(task, repo, 4), Scripted([READ, FIX, TEST, FINISH]), RolloutConfig())
     assert parent is not None and fixed is not None and fixed.tests_passed and not parent.tests_passed
-    assert known_fix([fixed, parent]) == FIX  # only a passing rollout's last edit counts
-    assert known_fix([parent]) is None
+    assert known_fix([fixed, parent], task, repo, budget=4) == FIX
+    assert known_fix([parent], task, repo, budget=4) is None  # a failing rollout's edits do not count
 
     policy = Scripted([], others=[FINISH])
     cfg = RolloutConfig(step_limit=5)
@@ -256,3 +256,43 @@ def test_a_deferred_branch_makes_the_tasks_known_fix_where_the_parents_edit_was_
         [READ, TEST, FIX, FINISH],
     ]
     assert [b.tests_passed for b in deferred] == [False, True]
+
+
+def test_a_known_fix_is_the_smallest_edit_of_the_code_that_passes_alone_within_the_budget(task_repo):
+    """A passing rollout's edits include wrong ones, a loosened test and a rewrite: each is run
+    alone on a fresh checkout, and only a small edit of the code that passes is a known fix."""
+    from core.agent.branch import known_fix
+
+    task, repo = task_repo
+    harmless = ToolCall(name="edit", arguments={"path": "calc/stats.py", "old": "def ", "new": "def  "})
+    rewrite = ToolCall(
+        name="edit",
+        arguments={
+            "path": "calc/stats.py",
+            "old": "def mean(values):\n",
+            "new": "def mean(values):\n    total = 0\n    for value in values:\n        total += value\n"
+            "    count = len(values)\n    return total / count\n",
+        },
+    )
+    loosen = ToolCall(
+        name="edit", arguments={"path": "tests/test_stats.py", "old": "== 2", "new": "is not None"}
+    )
+    small = run_rollout(Job(task, repo, 5), Scripted([harmless, FIX, loosen, FINISH]), RolloutConfig())
+    large = run_rollout(Job(task, repo, 6), Scripted([rewrite, loosen, FINISH]), RolloutConfig())
+    assert small is not None and large is not None and small.tests_passed and large.tests_passed
+    assert [s.observation.error for s in small.steps[:3]] == [False, False, False]
+
+    assert known_fix([large, small], task, repo, budget=4) == FIX  # not the last edit: the fix
+    assert known_fix([large], task, repo, budget=4) is None  # it passes, but over the budget
+    assert known_fix([large], task, repo, budget=10) == rewrite
+
+
+def test_a_passing_rollouts_fix_is_its_last_edit_of_the_code_not_a_later_edit_of_a_test(task_repo):
+    from core.agent.branch import fixing_edit
+
+    task, repo = task_repo
+    loosen = ToolCall(name="edit", arguments={"path": "tests/test_stats.py", "old": "== 2", "new": "> 0"})
+    rollout = run_rollout(Job(task, repo, 8), Scripted([READ, FIX, loosen, FINISH]), RolloutConfig())
+    assert rollout is not None and rollout.tests_passed
+    assert fixing_edit(rollout, task) == 1
+    assert fixing_edit(rollout) == 2  # no task: which files are code is not known

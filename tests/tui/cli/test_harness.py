@@ -259,8 +259,15 @@ def test_a_tasks_known_fix_is_an_edit_one_of_its_passing_rollouts_made(demo_ws):
     db = sqlite3.connect(demo_ws.db_path)
     passing = {t for (t,) in db.execute("SELECT DISTINCT task_id FROM rollouts WHERE tests_passed = 1")}
     with demo_ws.store() as store:
-        fixes = known_fixes(store, {t.id for t in store.tasks()})
-        assert passing and set(fixes) == passing
+        fixes = known_fixes(demo_ws, store, store.tasks())
+        assert fixes and set(fixes) <= passing
+        kinds = {
+            c.kind.value
+            for t in store.tasks()
+            for c in t.candidates
+            if t.id in fixes and fixes[t.id].arguments == {"path": c.path, "old": c.old, "new": c.new}
+        }
+        assert kinds == {"right"}  # never a loosened test, a wrong patch or a rewrite
         for task_id, fix in fixes.items():
             made = [
                 s.tool_call
