@@ -430,6 +430,29 @@ async def test_each_side_scrolls_on_its_own_keys(labelled_ws):
         assert right.scroll_offset.y == 0
 
 
+async def test_each_side_scrolls_by_mouse_on_its_drawn_scrollbar_and_wheel(labelled_ws):
+    """The panes draw their scrollbar themselves: a click below or above the thumb (a page) and
+    a drag of the thumb scroll that side as Textual's ScrollBar does, and the wheel scrolls."""
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(80, 24)) as pilot:  # 24 rows: neither side fits
+        left, right = app.screen.pane("left"), app.screen.pane("right")
+        content = left.scrollable_content_region
+        bar_x = content.right - left.region.x - 1  # the bar's column, as an offset in the pane
+
+        def at(row: int) -> tuple[int, int]:
+            return bar_x, content.y - left.region.y + row
+
+        await pilot.click("#left", offset=at(content.height - 1))  # below the thumb
+        assert left.scroll_offset.y == content.height and right.scroll_offset.y == 0
+        await pilot.click("#left", offset=at(0))  # above it now
+        assert left.scroll_offset.y == 0
+        await pilot.mouse_down("#left", offset=at(0))  # on the thumb, dragged down two rows
+        await pilot.hover("#left", offset=at(2))
+        await pilot.mouse_up("#left", offset=at(2))
+        assert left.scroll_offset.y == round(2 * left.virtual_size.height / content.height)
+        assert left.allow_vertical_scroll and right.allow_vertical_scroll  # what the wheel asks
+
+
 async def test_d_jumps_each_side_to_its_diff_and_back(labelled_ws):
     app = make_app(labelled_ws.root)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -455,7 +478,7 @@ async def test_timeline_lines_are_cut_to_the_width_from_the_first_pair_on(labell
         async with app.run_test(size=size) as pilot:
             for _ in range(2):
                 for pane in app.screen.query(PairPane):
-                    width = pane.scrollable_content_region.width
+                    width = pane.lines_width  # the content, less the scrollbar drawn in it
                     assert pane._width == width
                     steps = [line for line in pane._lines if line.step is not None]
                     assert steps and all(line.text.cell_len <= width for line in steps)

@@ -99,6 +99,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         self._keys_shown: dict[str, str] = {}  # action -> its key as shown
         self._tasks: dict[str, Task | None] = {}
         self._rows: dict[str | None, int] = {}  # rows of the lines drawn (by widget id)
+        self._texts: dict[str | None, tuple[object, ...]] = {}  # what each line shows (by widget id)
         self._next: NextPair | None = None  # the pair after this one, prepared while it is read
         self._prepare_timer: Timer | None = None
 
@@ -107,9 +108,8 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         yield Static(id="instruction")
         yield Static(id="reason")
         with Horizontal(id="label-body"):
-            with Horizontal(id="panes"):
-                yield PairPane(id="left")
-                yield PairPane(id="right")
+            yield PairPane(id="left")
+            yield PairPane(id="right")
             yield Static(id="history")
         yield SearchBar(id="label-search")
         yield KeysFooter(compact=True, show_command_palette=False)  # ctrl+p is in `?`
@@ -286,6 +286,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         if pending is None:
             self.current = None
             self._rows.pop("reason", None)
+            self._texts.pop("reason", None)
             self.query_one("#reason", Static).update(
                 Text(
                     "Every proposed pair is decided. Mine more (agentpref-tui mine) or train.",
@@ -323,7 +324,12 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         if self.current is None or self.current.pair.id is None:
             return
         panes = [
-            PaneSize(side, *self.pane(side).scrollable_content_region.size, self.pane(side).rich_style)
+            PaneSize(
+                side,
+                self.pane(side).lines_width,
+                self.pane(side).scrollable_content_region.height,
+                self.pane(side).rich_style,
+            )
             for side in SIDES
         ]
         if all(pane.width > 0 for pane in panes):
@@ -349,7 +355,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     def _draw_pair(self, shown: ShownPair, ready: NextPair | None = None) -> None:
         """`ready`: the sides as prepared in the background (used where they still fit)."""
         blind = self.session.blind
-        start = first_step_shown(shown)
+        start = ready.start if ready is not None else first_step_shown(shown)
         self.found = None  # a new pair, or the same redrawn: no search marked
         for side, rollout in zip(SIDES, (shown.left, shown.right), strict=True):
             pane = self.pane(side)
@@ -375,8 +381,18 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     def _update_line(self, widget: Static, text: Text, rows: int) -> None:
         """`widget.update(text)` of `rows` rows: a relayout (which redraws every widget of the
         screen) only when its height changes."""
-        widget.update(text, layout=self._rows.get(widget.id) != rows)
+        layout = self._rows.get(widget.id) != rows
         self._rows[widget.id] = rows
+        self._update(widget, text, layout)
+
+    def _update(self, widget: Static, text: Text, layout: bool = False) -> None:
+        """`widget.update(text)` unless it shows that already (the next pair of the same task,
+        the progress when a decision is stored): a widget updated is drawn again."""
+        shown = (text.plain, str(text.style), tuple(text.spans))
+        if not layout and self._texts.get(widget.id) == shown:
+            return
+        self._texts[widget.id] = shown
+        widget.update(text, layout=layout)
 
     def _draw_instruction(self) -> None:
         """The task's instruction on one line cut with an ellipsis, or unfolded (`e`) to at most
@@ -455,7 +471,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
             task = self.current.pair.task_id
             decided, total = progress.by_task.get(task, (0, 0))
             line.append(f" · task {visible(task)} {decided}/{total}", style="dim")
-        self.query_one("#progress", Static).update(line, layout=False)  # one line: no relayout
+        self._update(self.query_one("#progress", Static), line)  # one line: no relayout
         history = Text("last decisions\n", style="bold")
         for pref in reversed(self.session.history):
             side = "skip" if pref.decision.value == "skip" else pref.decision.value
@@ -465,4 +481,4 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         if not self.session.history:
             history.append("(none yet)\n", style="dim")
         history.append(f"\n{self._key_of('undo')}: undo", style="dim")
-        self.query_one("#history", Static).update(history, layout=False)  # a fixed column
+        self._update(self.query_one("#history", Static), history)  # a fixed column

@@ -34,6 +34,7 @@ class PaneSize:
 @dataclass(frozen=True, slots=True)
 class NextPair:
     shown: ShownPair
+    start: int  # first_step_shown(shown): found here, not on the key
     sides: dict[str, Prepared]  # side -> its lines and first rows
 
 
@@ -73,4 +74,4 @@ def prepare_next(
         )
         for pane in panes
     }
-    return NextPair(shown, sides)
+    return NextPair(shown, start, sides)

@@ -11,6 +11,11 @@ are cut to the width with an ellipsis, never wrapped; diff lines fold at the wid
 of the diff is lost. The pane takes no focus: the labelling screen scrolls it, jumps it to its
 diff and searches it by key.
 
+The scrollbar is drawn as the last cell of each row, as Textual's ScrollBar draws it (same
+glyphs and colours, grabbed, hovered, clicked above or below the thumb to page): a ScrollBar
+widget is a second widget per side to lay out and paint on every new pair, about a fifth of
+what a decision cost.
+
 A search marks every match: text on screen highlighted, and a step whose hidden text (its
 thought, arguments or whole output) matches has its number highlighted. One match at a time
 is the current one, shown reversed.
@@ -30,6 +35,7 @@ from rich.text import Text
 from textual import events
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
 
 from core.schema import Rollout
@@ -38,6 +44,7 @@ from tui.widgets.badges import badges, own_tests_note
 from tui.widgets.diff import diff_lines
 from tui.widgets.timeline import MATCH, flagged_steps, shared_line, step_haystack, step_line
 
+BAR = 1  # the scrollbar's column, right of the lines
 CURRENT = "bold reverse"
 NUMBER = (0, 4)  # the step number's cells, marked when only the step's hidden text matches
 
@@ -209,6 +216,10 @@ class PairPane(ScrollView, can_focus=False):
         self._strips: dict[int, list[Strip]] = {}  # line -> its rendered rows, for this width
         self._width = 0
         self._prepared: Prepared | None = None  # the side as `prepare` built it, until used
+        self._bar: tuple[tuple[object, ...], list[Segment]] = ((), [])  # (what it was drawn for, cells)
+        self._bar_hover = False
+        self._thumb = range(0)  # the thumb's rows in the bar
+        self._grab: tuple[int, float] | None = None  # (screen row, scroll y) where the thumb was grabbed
 
     # -- content -----------------------------------------------------------------------------
     def show(
@@ -228,9 +239,14 @@ class PairPane(ScrollView, can_focus=False):
     def on_resize(self, event: events.Resize) -> None:
         self._build()
 
+    @property
+    def lines_width(self) -> int:
+        """The lines' width: the content's, less the scrollbar's column."""
+        return self.scrollable_content_region.width - BAR
+
     def _build(self) -> None:
         """The lines at the pane's width (timeline lines are cut to it); nothing before layout."""
-        width = self.scrollable_content_region.width
+        width = self.lines_width
         if self.rollout is None or width <= 0 or width == self._width:
             return
         self._width = width
@@ -291,20 +307,115 @@ class PairPane(ScrollView, can_focus=False):
     # -- drawing -----------------------------------------------------------------------------
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips = {}  # rendered in the old colours
+        self._strips, self._bar = {}, ((), [])  # drawn in the old colours
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        width = self.lines_width
         row = scroll_y + y
+        bar = self._bar_cells()
+        cell = bar[y] if y < len(bar) else Segment(" " * BAR, self.rich_style)
         if not self._starts or row >= self.virtual_size.height or width != self._width:
-            return Strip.blank(width, self.rich_style)
+            return Strip([Segment(" " * width, self.rich_style), cell], width + BAR)
         index = bisect_right(self._starts, row) - 1
         strips = self._strips.get(index)
         if strips is None:
             strips = self._strips[index] = self._rows_of(index)
         strip = strips[min(row - self._starts[index], len(strips) - 1)]
-        return strip if not scroll_x else strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        if scroll_x:
+            strip = strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return Strip([*strip, cell], width + BAR)
+
+    def _bar_cells(self) -> list[Segment]:
+        """The scrollbar's cells, top to bottom, as Textual's ScrollBar draws them (its colours
+        from this pane's styles, grabbed or hovered); blank where nothing scrolls."""
+        height, virtual = self.scrollable_content_region.height, self.virtual_size.height
+        position = int(self.scroll_offset.y * 8) / 8  # as ScrollBar.validate_position
+        shown = self.show_vertical_scrollbar
+        key = (height, virtual, position, shown, self._bar_hover, self._grab is not None)
+        if key == self._bar[0]:
+            return self._bar[1]
+        base = self.rich_style
+        self._thumb = range(0)
+        if not shown:
+            self._bar = (key, [Segment(" " * BAR, base)] * height)
+            return self._bar[1]
+        styles = self.styles
+        if self._grab is not None:
+            back, fore = styles.scrollbar_background_active, styles.scrollbar_color_active
+        elif self._bar_hover:
+            back, fore = styles.scrollbar_background_hover, styles.scrollbar_color_hover
+        else:
+            back, fore = styles.scrollbar_background, styles.scrollbar_color
+        if back.a < 1:
+            back = self.background_colors[0] + back
+        bar = ScrollBarRender.render_bar(
+            size=height,
+            virtual_size=virtual,
+            window_size=height if height < virtual else 0,
+            position=position,
+            thickness=BAR,
+            back_color=back.rich_color,
+            bar_color=(back + fore).rich_color,
+        )
+        # One styled cell a row (the line breaks have no style). The pane's style goes under the
+        # bar's own, as a ScrollBar widget draws it; the bar's mouse actions are this pane's.
+        drawn = [(cell.text, cell.style) for cell in bar.segments if cell.style is not None]
+        grab = [y for y, (_, style) in enumerate(drawn) if style.meta.get("@mouse.down") == "grab"]
+        if grab:
+            self._thumb = range(grab[0], grab[-1] + 1)
+        self._bar = (key, [Segment(text, base + style.clear_meta_and_links()) for text, style in drawn])
+        return self._bar[1]
+
+    def _bar_row(self, event: events.MouseEvent) -> int | None:
+        """The row of the scrollbar under the pointer, or None when it is not over the bar."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.x < self.lines_width or not self.show_vertical_scrollbar:
+            return None
+        return offset.y
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._grab is not None:
+            screen_y, scroll_y = self._grab
+            window = self.scrollable_content_region.height
+            if window:  # as ScrollBar drags: the pointer's rows, scaled from the bar to the lines
+                moved = (event.screen_y - screen_y) * self.virtual_size.height / window
+                self.scroll_to(y=scroll_y + moved, animate=False)
+            return
+        self._set_bar_hover(self._bar_row(event) is not None)
+
+    def on_leave(self, event: events.Leave) -> None:
+        self._set_bar_hover(False)
+
+    def _set_bar_hover(self, hover: bool) -> None:
+        if hover != self._bar_hover:
+            self._bar_hover = hover
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """On the bar: grab the thumb, or page up or down as a click above or below it does."""
+        row = self._bar_row(event)
+        if row is None:
+            return
+        event.stop()
+        self._bar_cells()
+        thumb = self._thumb
+        if row in thumb:
+            self._grab = (event.screen_y, self.scroll_offset.y)
+            self.capture_mouse()
+            self.refresh()
+        elif thumb and row < thumb.start:
+            self.scroll_page_up(animate=False)
+        else:
+            self.scroll_page_down(animate=False)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._grab is not None:
+            self.release_mouse()
+
+    def on_mouse_release(self, event: events.MouseRelease) -> None:
+        self._grab = None
+        self.refresh()
 
     def _rows_of(self, index: int) -> list[Strip]:
         """The line's rows as drawn: in the pane's style, each as wide as the pane."""
