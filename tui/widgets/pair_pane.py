@@ -33,7 +33,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Offset, Region, Size
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
@@ -220,6 +220,7 @@ class PairPane(ScrollView, can_focus=False):
         self._bar_hover = False
         self._thumb = range(0)  # the thumb's rows in the bar
         self._grab: tuple[int, float] | None = None  # (screen row, scroll y) where the thumb was grabbed
+        self._view: tuple[Region, Offset, int, list[Segment]] | None = None  # `_frame()` while drawing
 
     # -- content -----------------------------------------------------------------------------
     def show(
@@ -309,13 +310,25 @@ class PairPane(ScrollView, can_focus=False):
         super().notify_style_update()
         self._strips, self._bar = {}, ((), [])  # drawn in the old colours
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._view = self._frame()  # once a frame, not once a row
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._view = None
+
+    def _frame(self) -> tuple[Region, Offset, int, list[Segment]]:
+        """What every row drawn depends on: the content region, the scroll offset, the lines'
+        height and the bar's cells (Textual works out each anew from the styles on every call)."""
+        region, offset = self.scrollable_content_region, self.scroll_offset
+        return region, offset, self.virtual_size.height, self._bar_cells(region.height, offset.y)
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.lines_width
+        region, (scroll_x, scroll_y), rows, bar = self._view or self._frame()
+        width = region.width - BAR
         row = scroll_y + y
-        bar = self._bar_cells()
         cell = bar[y] if y < len(bar) else Segment(" " * BAR, self.rich_style)
-        if not self._starts or row >= self.virtual_size.height or width != self._width:
+        if not self._starts or row >= rows or width != self._width:
             return Strip([Segment(" " * width, self.rich_style), cell], width + BAR)
         index = bisect_right(self._starts, row) - 1
         strips = self._strips.get(index)
@@ -326,11 +339,11 @@ class PairPane(ScrollView, can_focus=False):
             strip = strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
         return Strip([*strip, cell], width + BAR)
 
-    def _bar_cells(self) -> list[Segment]:
+    def _bar_cells(self, height: int, scroll_y: float) -> list[Segment]:
         """The scrollbar's cells, top to bottom, as Textual's ScrollBar draws them (its colours
         from this pane's styles, grabbed or hovered); blank where nothing scrolls."""
-        height, virtual = self.scrollable_content_region.height, self.virtual_size.height
-        position = int(self.scroll_offset.y * 8) / 8  # as ScrollBar.validate_position
+        virtual = self.virtual_size.height
+        position = int(scroll_y * 8) / 8  # as ScrollBar.validate_position
         shown = self.show_vertical_scrollbar
         key = (height, virtual, position, shown, self._bar_hover, self._grab is not None)
         if key == self._bar[0]:
@@ -398,7 +411,7 @@ class PairPane(ScrollView, can_focus=False):
         if row is None:
             return
         event.stop()
-        self._bar_cells()
+        self._bar_cells(self.scrollable_content_region.height, self.scroll_offset.y)
         thumb = self._thumb
         if row in thumb:
             self._grab = (event.screen_y, self.scroll_offset.y)
