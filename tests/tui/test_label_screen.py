@@ -713,3 +713,19 @@ async def test_both_sides_open_in_one_kept_detail_screen(labelled_ws):
         assert left.rollout is shown.right
         await pilot.press("escape", "1", "o")
         assert app.screen is left and left.rollout_id == app.screen_stack[-2].current.left.id
+
+
+async def test_the_history_column_grows_with_the_decisions_and_keeps_its_undo_hint(labelled_ws):
+    """Its text is updated without a relayout where its height stays; a new line must still get
+    a row, or the newest decision and the undo hint fall below the column's edge."""
+    from textual.widgets import Static
+
+    app = make_app(labelled_ws.root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        history = app.screen.query_one("#history", Static)
+        for _ in range(5):
+            await pilot.press("1")
+        await pilot.pause()
+        lines = str(history.render()).count("\n") + 1
+        assert lines >= 8  # title, five decisions, a blank line, the undo hint
+        assert history.content_region.height >= lines

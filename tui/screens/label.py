@@ -481,4 +481,5 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         if not self.session.history:
             history.append("(none yet)\n", style="dim")
         history.append(f"\n{self._key_of('undo')}: undo", style="dim")
-        self._update(self.query_one("#history", Static), history)  # a fixed column
+        # Relaid out only when its number of lines changes (a few times a session)
+        self._update_line(self.query_one("#history", Static), history, history.plain.count("\n") + 1)
