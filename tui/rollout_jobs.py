@@ -115,8 +115,9 @@ class BranchSummary:
 
 
 def known_fixes(ws: Workspace, store: Store, tasks: list[Task]) -> dict[str, ToolCall]:
-    """Per task, an edit known to fix it (`core.agent.branch.known_fix`), where one is."""
-    by_id = {t.id: t for t in tasks}
+    """Per task, an edit known to fix it (`core.agent.branch.known_fix`), where one is; a task
+    with no repository (imported rollouts only) has none: nothing can be run to know."""
+    by_id = {t.id: t for t in tasks if t.repo_path}
     passing: dict[str, list[Rollout]] = {}
     for row in store.rollout_summaries():
         if row["task_id"] in by_id and row["tests_passed"]:
