@@ -61,19 +61,7 @@ def remedy(
         return lambda call: _reads(call, known)
     if check in ("files.outside_allowed", "tests.weakened", FIX_ATTEMPT):
         # An edit of allowed files; for a weakened test or a fix, of files that are not tests either.
-        allowed = glob_pattern(tuple(task.allowed_globs if task and task.allowed_globs else ["**"]))
-        spares_tests = check != "files.outside_allowed"
-        return lambda call: (
-            (action := classify(call)) is not None
-            and (
-                action.kind is ActionKind.EDIT
-                and bool(action.paths)
-                and all(
-                    not escapes_repo(p) and allowed.fullmatch(p) and not (spares_tests and is_test_path(p))
-                    for p in action.paths
-                )
-            )
-        )
+        return edits_code(task, spares_tests=check != "files.outside_allowed")
     if check == "diff.too_large":
         size = edit_size(rejected)
         return lambda call: (
@@ -83,11 +71,27 @@ def remedy(
     return None
 
 
+def edits_code(task: Task | None, spares_tests: bool = True) -> Remedy:
+    """Whether an action edits only the task's allowed files (any file, with no task or no
+    globs), and, with `spares_tests`, no test: what a fix of the code may touch."""
+    allowed = glob_pattern(tuple(task.allowed_globs if task and task.allowed_globs else ["**"]))
+    return lambda call: (
+        (action := classify(call)) is not None
+        and (
+            action.kind is ActionKind.EDIT
+            and bool(action.paths)
+            and all(
+                not escapes_repo(p) and allowed.fullmatch(p) and not (spares_tests and is_test_path(p))
+                for p in action.paths
+            )
+        )
+    )
+
+
 def deferrable(check: str, flagged: ToolCall | None, task: Task | None) -> bool:
     """Whether `flagged` was right in itself and only early: a "not yet" lesson on an edit of
     the code (allowed files, no tests), which a branch may take again after the remedy."""
-    fix = remedy(FIX_ATTEMPT, flagged, task)
-    return check in NOT_YET_LESSONS and flagged is not None and fix is not None and fix(flagged)
+    return check in NOT_YET_LESSONS and flagged is not None and edits_code(task)(flagged)
 
 
 def answered(lesson: str, rejected: ToolCall | None, chosen: ToolCall | None, task: Task | None) -> bool:

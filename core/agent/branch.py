@@ -27,7 +27,7 @@ from core.checks.files import glob_pattern
 from core.config import RolloutConfig
 from core.diffs import changed_lines
 from core.prefix import observation_key
-from core.remedies import FIX_ATTEMPT, Remedy, deferrable, edit_size, remedy
+from core.remedies import Remedy, deferrable, edit_size, edits_code, remedy
 from core.schema import ActionKind, Rollout, Step, Task, ToolCall
 
 ALTERNATIVE_TRIES = 4  # samples per wanted alternative before giving up on finding distinct ones
@@ -217,8 +217,7 @@ def known_fix(passing: list[Rollout], task: Task, repo: Path, budget: int) -> To
     test loosened after the fix, an unrelated change, a wrong patch beside the right one) — on
     the demo's first build 6 of 16 tasks got such a "fix" — and a sprawling rewrite that passes
     would teach sprawl as "now"."""
-    is_code_edit = remedy(FIX_ATTEMPT, None, task)
-    assert is_code_edit is not None  # a fix attempt's remedy always exists
+    is_code_edit = edits_code(task)
     calls: dict[str, ToolCall] = {}
     for rollout in passing:
         if rollout.tests_passed:
@@ -241,7 +240,7 @@ def fixing_edit(rollout: Rollout | None, task: Task | None = None) -> int | None
     after the fix is not it: a branch there passes either way and teaches nothing."""
     if rollout is None:
         return None
-    is_code_edit = remedy(FIX_ATTEMPT, None, task) if task is not None else None
+    is_code_edit = edits_code(task) if task is not None else None
     edits = [
         i
         for i, step in enumerate(rollout.steps)
