@@ -105,8 +105,11 @@ def base_key(
     material = {
         "version": _tool_version(),
         "model": [str(root), files],
-        # Concurrency changes only how many run at once, not what each rollout does.
-        "policy": policy.model_dump(mode="json", exclude={"adapter", "model", "concurrency"}),
+        # Concurrency changes only how many run at once, not what each rollout does; the base side
+        # has no adapter, so how an adapter's preferences are weighed cannot change it either.
+        "policy": policy.model_dump(
+            mode="json", exclude={"adapter", "model", "concurrency", "adapter_temperature"}
+        ),
         "tasks": [[t.model_dump(mode="json"), _head(repo)] for t, repo in tasks],
         "n": n,
         "seed": seed,

@@ -63,6 +63,18 @@ def test_a_base_side_is_fingerprinted_from_a_source_tree_that_was_never_installe
     assert from_source is not None and from_source != key
 
 
+def test_a_base_side_key_ignores_what_only_an_adapter_uses_and_keeps_what_the_base_samples_with(tmp_path):
+    # A sweep of the adapter's weight re-runs only the tuned side; a new sampling temperature
+    # re-runs both.
+    from core.config import Config, PolicyConfig
+
+    def key(**policy):
+        return evals.base_key(PolicyConfig(**policy), tmp_path, [], 1, 0, Config())
+
+    assert key(adapter_temperature=0.25) == key(adapter_temperature=1.0)
+    assert key(temperature=0.5) != key(temperature=1.0)
+
+
 EVAL_JSON_KEYS = [
     "eval_id",
     "run_id",
