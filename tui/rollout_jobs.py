@@ -19,6 +19,7 @@ from core.agent.branch import BranchPoint, NotBranchable, ReplayMismatch, branch
 from core.agent.policies import build_policy
 from core.agent.runner import jobs_for, run_rollouts
 from core.agent.tools import TOOL_SCHEMAS
+from core.checks.files import diff_budget
 from core.config import PolicyConfig
 from core.schema import Rollout, Task, ToolCall
 from core.tasks import install_demo_suite
@@ -124,12 +125,11 @@ def known_fixes(ws: Workspace, store: Store, tasks: list[Task]) -> dict[str, Too
             rollout = store.rollout(row["id"])
             if rollout is not None:
                 passing.setdefault(row["task_id"], []).append(rollout)
-    budget = ws.config().checks.diff_budget
+    checks = ws.config().checks
     fixes = {}
     for task_id, rollouts in passing.items():
         task = by_id[task_id]
-        limit = task.diff_budget if task.diff_budget is not None else budget
-        if (fix := known_fix(rollouts, task, task_repo(ws, task), limit)) is not None:
+        if (fix := known_fix(rollouts, task, task_repo(ws, task), diff_budget(task, checks))) is not None:
             fixes[task_id] = fix
     return fixes
 

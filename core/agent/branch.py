@@ -240,12 +240,11 @@ def fixing_edit(rollout: Rollout | None, task: Task | None = None) -> int | None
     after the fix is not it: a branch there passes either way and teaches nothing."""
     if rollout is None:
         return None
-    is_code_edit = edits_code(task) if task is not None else None
+    counts = edits_code(task) if task is not None else (lambda call: True)
     edits = [
         i
         for i, step in enumerate(rollout.steps)
-        if _kind(step) is ActionKind.EDIT
-        and (is_code_edit is None or (step.tool_call is not None and is_code_edit(step.tool_call)))
+        if _kind(step) is ActionKind.EDIT and step.tool_call is not None and counts(step.tool_call)
     ]
     return edits[-1] if edits else None
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
-
 from core.actions import normalize_path
 from core.checks.common import K, analysis, escapes_repo, has_kind, is_scratch, names, resolve_task
 from core.checks.registry import Finding, check
 from core.config import ChecksConfig
+from core.diffs import changed_lines
 from core.schema import Rollout, Task
 
 
@@ -87,8 +85,7 @@ def too_large(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding
     diff = rollout.final_diff
     if not diff:
         return None
-    task = resolve_task(rollout, task)
-    budget = task.diff_budget if task is not None and task.diff_budget is not None else cfg.diff_budget
+    budget = diff_budget(resolve_task(rollout, task), cfg)
     if _upper_bound(diff) <= budget:  # cheap: most diffs are far under budget, skip the parser
         return None
     changed = changed_lines(diff)
@@ -107,24 +104,14 @@ def too_large(rollout: Rollout, task: Task | None, cfg: ChecksConfig) -> Finding
     )
 
 
+def diff_budget(task: Task | None, cfg: ChecksConfig) -> int:
+    """The lines a task's final diff may change: its own budget, else the config's."""
+    return task.diff_budget if task is not None and task.diff_budget is not None else cfg.diff_budget
+
+
 def _upper_bound(diff: str) -> int:
     """Lines starting with + or -: never fewer than the changed lines a parser would count."""
     return sum(1 for line in diff.splitlines() if line[:1] in ("+", "-"))
-
-
-def changed_lines(diff: str) -> int:
-    """Added plus removed lines, counted by unidiff; by +/- lines when the text does not parse."""
-    try:
-        patch = PatchSet(diff)
-    except (UnidiffParseError, ValueError, UnicodeError):
-        patch = None
-    if patch:
-        return sum(f.added + f.removed for f in patch)
-    return sum(
-        1
-        for line in diff.splitlines()
-        if line[:1] in ("+", "-") and not line.startswith(("+++ ", "--- ")) and line not in ("+++", "---")
-    )
 
 
 # What tools print for a path that is not there (coreutils, Python, SWE-agent, OpenHands).
