@@ -2,17 +2,34 @@
 
 A policy acts on exactly the prompt that DPO later trains on: the user's instruction, then
 each step as an assistant turn with one tool call and the tool's answer. Long observations
-are cut the same way in both places (`max_observation_chars`), so the trained preferences
-apply to what the policy really sees.
+are cut the same way in both places, and the state notes are written the same way
+(`Rendering`), so the trained preferences apply to what the policy really sees.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from core.schema import Step
+from core.actions import classify, effects
+from core.checks.common import run_outcome
+from core.config import PolicyConfig
+from core.schema import ActionKind, Step
 from core.text import strip_ansi
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How observations are shown: cut to `max_observation_chars` (0: whole), and each followed
+    by a state note (`state_note`) where `state_notes` is on."""
+
+    max_observation_chars: int = 0
+    state_notes: bool = False
+
+    @classmethod
+    def of(cls, policy: PolicyConfig) -> Rendering:
+        return cls(policy.max_observation_chars, policy.state_notes)
 
 
 def assistant_message(step: Step) -> dict[str, Any]:
@@ -43,10 +60,13 @@ def observation_text(step: Step, max_chars: int = 0) -> str:
     return content
 
 
-def step_messages(step: Step, max_observation_chars: int = 0) -> list[dict[str, Any]]:
+def step_messages(step: Step, max_observation_chars: int = 0, note: str = "") -> list[dict[str, Any]]:
+    """The assistant turn and the answer to it, the answer followed by `note` where given."""
     messages = [assistant_message(step)]
     if step.observation is not None:
         content = observation_text(step, max_observation_chars)
+        if note:
+            content = f"{content}\n{note}"
         if step.tool_call is not None:
             messages.append({"role": "tool", "tool_call_id": f"call_{step.index}", "content": content})
         else:  # a malformed turn: the harness answers as the user, as mini-swe-agent does
@@ -54,9 +74,54 @@ def step_messages(step: Step, max_observation_chars: int = 0) -> list[dict[str, 
     return messages
 
 
-def conversation(instruction: str, steps: list[Step], max_observation_chars: int = 0) -> list[dict[str, Any]]:
-    """The prompt a policy acts on after `steps`: the instruction, then every step so far."""
-    messages: list[dict[str, Any]] = [{"role": "user", "content": instruction}]
-    for step in steps:
-        messages.extend(step_messages(step, max_observation_chars))
+def steps_messages(
+    steps: list[Step], rendering: Rendering, before: list[Step] | None = None
+) -> list[dict[str, Any]]:
+    """`steps` as messages, each answer followed by its state note where notes are on; `before`
+    are the steps already shown, which the first note counts."""
+    notes = state_notes([*(before or []), *steps])[len(before or []) :] if rendering.state_notes else []
+    messages: list[dict[str, Any]] = []
+    for i, step in enumerate(steps):
+        messages.extend(step_messages(step, rendering.max_observation_chars, notes[i] if notes else ""))
     return messages
+
+
+def conversation(
+    instruction: str, steps: list[Step], rendering: Rendering | None = None, first: int = 0
+) -> list[dict[str, Any]]:
+    """The prompt a policy acts on after `steps`: the instruction, then every step so far from
+    `first` (the older ones left out where a context is full; the notes still count them)."""
+    shown = steps_messages(steps[first:], rendering or Rendering(), before=steps[:first])
+    return [{"role": "user", "content": instruction}, *shown]
+
+
+def state_notes(steps: list[Step]) -> list[str]:
+    """After each step, one line on where the agent stands: how many files it has read, whether it
+    has edited and run the tests since, and how the last test run ended.
+
+    A harness's summary of the agent's state, as SWE-agent shows the open file after every
+    command. A large model can work this out from the history; a small one, reading only the
+    last few dozen tokens (the demo's model attends within a window), cannot, and then learns
+    which action is good but never when (README, "The demo's own result"). History is only
+    ever appended to: each note is the state after its own step, never rewritten.
+    """
+    notes: list[str] = []
+    reads, edited, tested, last = 0, False, False, "none"
+    for step in steps:
+        action = classify(step.tool_call) if step.tool_call is not None else None
+        answered = step.observation is not None and not step.observation.error
+        if action is not None and action.kind is ActionKind.EDIT and answered:
+            edited, tested = True, False
+        elif action is not None and action.kind is ActionKind.TEST and step.tool_call is not None:
+            # judged as the checks judge it: the runner's exit code, else its printed summary
+            outcome = run_outcome(step, effects(step.tool_call, action.command))
+            tested, last = True, {True: "passed", False: "failed", None: "unknown"}[outcome]
+        elif action is not None and action.kind is ActionKind.READ and answered:
+            reads += 1
+        since = (
+            ("tests run since the edit" if tested else "tests not run since the edit")
+            if edited
+            else "no edit yet"
+        )
+        notes.append(f"[state] read {reads} file(s); {since}; last test run: {last}")
+    return notes

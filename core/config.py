@@ -118,6 +118,12 @@ class PolicyConfig(Section):
     max_observation_chars: int = Field(
         default=2000, description="of each observation in the prompt (also used by export)"
     )
+    # See core/chat.py `state_notes`.
+    state_notes: bool = Field(
+        default=False,
+        description="follow each observation with a line on the agent's state (files read, edited, "
+        "tests run since the edit, the last test run's outcome); also used by export",
+    )
     # See core/agent/policies/scored.py.
     scoring: Literal["ratio", "mean"] = Field(
         default="ratio",

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
-from core.chat import assistant_message, conversation, step_messages
+from core.chat import Rendering, assistant_message, conversation, steps_messages
 from core.prefix import divergence
 from core.schema import Rollout
 
@@ -87,22 +87,25 @@ def preference_row(
     rejected: Rollout,
     granularity: Granularity = Granularity.STEP,
     instruction: str = "",
-    max_observation_chars: int = 0,
+    rendering: Rendering | None = None,
 ) -> dict[str, Any]:
-    """One TRL row: prompt, chosen, rejected (message lists) and tools (a JSON string)."""
+    """One TRL row: prompt, chosen, rejected (message lists) and tools (a JSON string), each
+    observation shown as the policy is shown it (`rendering`)."""
+    rendering = rendering or Rendering()
     start = divergence(chosen, rejected)
     if start >= len(chosen.steps) or start >= len(rejected.steps):
         raise NotExportable(
             f"rollouts {chosen.id} and {rejected.id} do not diverge before one of them ends "
             f"(shared prefix of {start} steps)"
         )
-    prompt = conversation(instruction_of(chosen, instruction), chosen.steps[:start], max_observation_chars)
+    prefix = chosen.steps[:start]
+    prompt = conversation(instruction_of(chosen, instruction), prefix, rendering)
     if granularity is Granularity.STEP:
         chosen_part = [assistant_message(chosen.steps[start])]
         rejected_part = [assistant_message(rejected.steps[start])]
     else:
-        chosen_part = [m for s in chosen.steps[start:] for m in step_messages(s, max_observation_chars)]
-        rejected_part = [m for s in rejected.steps[start:] for m in step_messages(s, max_observation_chars)]
+        chosen_part = steps_messages(chosen.steps[start:], rendering, before=prefix)
+        rejected_part = steps_messages(rejected.steps[start:], rendering, before=prefix)
     return {
         "prompt": prompt,
         "chosen": chosen_part,

@@ -61,8 +61,16 @@ def build_tiny_model(
     vocab_size: int = 2000,
     hidden_size: int = 64,
     layers: int = 2,
+    attention_window: int | None = None,
 ) -> Path:
-    """Train a tokenizer on `corpus`, build a seeded tiny Qwen2, save both into `out_dir`."""
+    """Train a tokenizer on `corpus`, build a seeded tiny Qwen2, save both into `out_dir`.
+
+    `attention_window`: every layer attends to that many tokens back only (Qwen2's sliding window).
+    A random model's attention is close to uniform, so over a prompt of a thousand tokens it
+    sees an average of everything and cannot tell one state from another; within a window it
+    sees the last observation and its state note, and DPO can teach it when to act as well as
+    what (README, "The demo's own result"; `bench/state_probe.py`).
+    """
     import torch
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
@@ -92,6 +100,9 @@ def build_tiny_model(
         pad_token_id=fast.pad_token_id,
         eos_token_id=fast.eos_token_id,
         bos_token_id=None,
+        use_sliding_window=attention_window is not None,
+        sliding_window=attention_window,
+        max_window_layers=0,  # the window from the first layer on
     )
     model = Qwen2ForCausalLM(config)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 from core.actions import classify
 from core.agent.branch import BranchPoint, fix_due, fixing_edit, plan
 from core.agreement.labels import LabelPolicy
+from core.chat import Rendering
 from core.checks import REGISTRY
 from core.config import Config
 from core.export import Granularity, NotExportable, preference_row
@@ -176,15 +177,15 @@ def dataset_rows(
     granularity: Granularity,
     human_only: bool = False,
     result: ExportResult | None = None,
-    max_observation_chars: int = 0,
+    rendering: Rendering | None = None,
     policy: LabelPolicy = LabelPolicy.MAJORITY,
 ) -> Iterator[dict[str, Any]]:
     """TRL rows for every decided preference (ties and skips are not pairs). Of several
     annotators' decisions on a pair, the one `policy` (`[train] label_policy`) picks; pairs it
     drops for disagreement are left out.
 
-    Observations are cut to `max_observation_chars` as the policy's prompt cuts them, so the
-    model is trained on what it will see.
+    Observations are shown as the policy's prompt shows them (`rendering`: `Rendering.of` the
+    workspace's `[policy]`), so the model is trained on what it will see.
     """
     result = result if result is not None else ExportResult()
     tasks = {t.id: t for t in store.tasks()}
@@ -205,7 +206,7 @@ def dataset_rows(
                 rejected,
                 granularity,
                 task.instruction if (task := tasks.get(pair.task_id)) else "",
-                max_observation_chars,
+                rendering,
             )
         except NotExportable as exc:
             result.skipped.append(f"pair {pair.id}: {exc}")
@@ -244,12 +245,14 @@ def export_dataset(
     granularity: Granularity,
     human_only: bool = False,
     policy: LabelPolicy = LabelPolicy.MAJORITY,
+    rendering: Rendering | None = None,
 ) -> ExportResult:
-    """`policy`: the caller passes the workspace's `[train] label_policy`."""
+    """`policy`: the caller passes the workspace's `[train] label_policy`; `rendering`, how its
+    policy is shown observations (`Rendering.of(config.policy)`)."""
     result = ExportResult()
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        for row in dataset_rows(store, granularity, human_only, result, policy=policy):
+        for row in dataset_rows(store, granularity, human_only, result, rendering, policy=policy):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if result.rows:
         tmp.replace(out)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.chat import Rendering
 from core.config import Config, TrainConfig
 from core.export import Granularity
 from core.train.dataset import DatasetSplit, length_report, split_by_task, write_jsonl
@@ -75,7 +76,7 @@ def check_device(device: str) -> None:
 
 
 def dataset_split(
-    store: Store, settings: TrainConfig, max_observation_chars: int = 0
+    store: Store, settings: TrainConfig, rendering: Rendering | None = None
 ) -> tuple[DatasetSplit, list[str]]:
     """The rows a run trains on: of several annotators' decisions on a pair, the one
     `settings.label_policy` picks (pairs it drops for disagreement are left out)."""
@@ -86,7 +87,7 @@ def dataset_split(
             Granularity(settings.granularity),
             settings.human_only,
             result,
-            max_observation_chars,
+            rendering,
             policy=settings.label_policy,
         )
     )
@@ -100,7 +101,7 @@ def plan_run(ws: Workspace, config: Config, store: Store) -> Plan:
     check_model(base)
     check_device(settings.device)
     check_disk(ws.runs_dir, settings.min_free_disk_mb)
-    split, skipped = dataset_split(store, settings, config.policy.max_observation_chars)
+    split, skipped = dataset_split(store, settings, Rendering.of(config.policy))
     dropped = store.resolved_preferences(settings.label_policy)[1]
     if not split.train:
         hint = (

@@ -234,14 +234,21 @@ DEMO_TEMPERATURE = "[0.01, 0.03]"
 # outweighs every difference the state makes and the tuned policy repeats one favourite action;
 # divided by 1, it changes nothing. Chosen by experiment (README, "The demo's own result").
 DEMO_ADAPTER_TEMPERATURE = "0.083"  # 1/12
+# The demo's model attends this many tokens back (`core.tiny_model`): the last observation and its
+# state note, which it could not pick out of a whole prompt. Within it, a note is what tells one
+# state from another.
+DEMO_ATTENTION_WINDOW = 64
 
 
-def tune_demo_temperature(ws: Workspace) -> None:
-    """Set the demo's temperatures, unless the user already changed the defaults."""
+def tune_demo_policy(ws: Workspace) -> None:
+    """Set the demo's temperatures and turn its state notes on, unless the user already changed
+    the defaults."""
     text = ws.config_path.read_text(encoding="utf-8")
     for key, value in (("temperature", DEMO_TEMPERATURE), ("adapter_temperature", DEMO_ADAPTER_TEMPERATURE)):
         default = re.compile(rf"^{key} = (1|0)\.0\b.*$", re.M)
         text = default.sub(f"{key} = {value}  # tuned to the demo's tiny model", text, count=1)
+    notes = re.compile(r"^state_notes = false\b.*$", re.M)
+    text = notes.sub("state_notes = true  # the demo's model reads its state from them", text, count=1)
     ws.config_path.write_text(text, encoding="utf-8")
 
 
@@ -267,7 +274,7 @@ def build_demo(
 ) -> dict:
     """Tasks, the tiny model, scored rollouts on the train tasks, branches at their flagged
     steps (so the pairs teach each lesson where it lives), mined proposals."""
-    tune_demo_temperature(ws)
+    tune_demo_policy(ws)
     if seed is not None:
         set_demo_seed(ws, seed)
     config = ws.config()
@@ -278,7 +285,13 @@ def build_demo(
         on_progress("model", 0, 1)
     model_dir = ws.root / config.policy.model
     if not (model_dir / "config.json").is_file():
-        build_tiny_model(model_dir, list(model_corpus(tasks, ws)), seed=config.rollout.seed, vocab_size=3000)
+        build_tiny_model(
+            model_dir,
+            list(model_corpus(tasks, ws)),
+            seed=config.rollout.seed,
+            vocab_size=3000,
+            attention_window=DEMO_ATTENTION_WINDOW,
+        )
     if on_progress:
         on_progress("model", 1, 1)
     train = [t for t in tasks if t.split == "train"]

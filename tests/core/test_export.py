@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from core.chat import Rendering, conversation
 from core.export import Granularity, NotExportable, preference_row
 from core.prefix import divergence
 from core.schema import Observation, Rollout, Step, ToolCall
@@ -78,3 +79,17 @@ def test_ansi_codes_are_stripped_from_tool_messages():
     b = rollout("b", [("bash", {"command": "ls"}, "a.py")])
     row = preference_row(a, b, Granularity.TRAJECTORY)
     assert row["chosen"][1]["content"] == "FAILED"
+
+
+def test_state_notes_in_a_row_are_the_policys_and_count_the_shared_prefix():
+    rendering = Rendering(state_notes=True)
+    row = preference_row(GOOD, BAD, Granularity.TRAJECTORY, instruction="Fix a.py", rendering=rendering)
+    assert row["prompt"] == conversation("Fix a.py", GOOD.steps[:2], rendering)
+    assert (
+        row["prompt"][-1]["content"] == "1 failed\n[state] read 1 file(s); no edit yet; last test run: failed"
+    )
+    # "ok" says nothing a runner prints: the outcome is unknown, and the note says so
+    assert row["chosen"][-1]["content"].endswith("tests run since the edit; last test run: unknown")
+    assert row["rejected"][1]["content"].endswith(
+        "read 1 file(s); tests not run since the edit; last test run: failed"
+    )

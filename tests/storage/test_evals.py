@@ -64,8 +64,8 @@ def test_a_base_side_is_fingerprinted_from_a_source_tree_that_was_never_installe
 
 
 def test_a_base_side_key_ignores_what_only_an_adapter_uses_and_keeps_what_the_base_samples_with(tmp_path):
-    # A sweep of the adapter's weight re-runs only the tuned side; a new sampling temperature
-    # re-runs both.
+    # A sweep of the adapter's weight re-runs only the tuned side; a new sampling temperature,
+    # or state notes in the prompt, re-run both.
     from core.config import Config, PolicyConfig
 
     def key(**policy):
@@ -73,6 +73,7 @@ def test_a_base_side_key_ignores_what_only_an_adapter_uses_and_keeps_what_the_ba
 
     assert key(adapter_temperature=0.25) == key(adapter_temperature=1.0)
     assert key(temperature=0.5) != key(temperature=1.0)
+    assert key(state_notes=True) != key(state_notes=False)
 
 
 EVAL_JSON_KEYS = [

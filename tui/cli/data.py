@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from core.agent.confinement import isolation
+from core.chat import Rendering
 from core.export import Granularity
 from storage import service
 from storage.ingest import FileResult, ImportReport, import_files
@@ -90,10 +91,16 @@ def export(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     if args.out.is_dir():
         raise BadInput(f"{args.out} is a folder: give a file name such as {args.out / 'prefs.jsonl'}")
-    policy = ws.config().train.label_policy  # of several annotators' decisions, the one training takes
+    config = ws.config()
     with ws.store() as store:
         result = service.export_dataset(
-            store, args.out, Granularity(args.granularity), args.human_only, policy=policy
+            store,
+            args.out,
+            Granularity(args.granularity),
+            args.human_only,
+            # of several annotators' decisions, the one training takes; observations as the policy sees them
+            policy=config.train.label_policy,
+            rendering=Rendering.of(config.policy),
         )
     for reason in result.skipped:
         err.print(f"[yellow]skipped[/] {escape(reason)}", soft_wrap=True)

@@ -69,6 +69,7 @@ class NewRunScreen(ReportsWorkerErrors, ModalScreen[list[str] | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="count", description="counting pairs")
     def count_pairs(self, overrides: list[str]) -> None:
         """Off the UI thread: exporting every decided pair reads each rollout."""
+        from core.chat import Rendering
         from storage.training import dataset_split
 
         try:
@@ -77,7 +78,7 @@ class NewRunScreen(ReportsWorkerErrors, ModalScreen[list[str] | None]):
             self.app.call_from_thread(self._counts, f"[red]{markup_safe(exc)}[/]")
             return
         with Store(self.workspace.db_path) as store:
-            split, skipped = dataset_split(store, settings)
+            split, skipped = dataset_split(store, settings, Rendering.of(self.config.policy))
         counts = split.counts()
         text = (
             f"will train on {counts['train_pairs']} pairs from {counts['train_tasks']} tasks, "

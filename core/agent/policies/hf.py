@@ -13,7 +13,7 @@ from core.agent.model import LoadedModel
 from core.agent.parse import parse_turn
 from core.agent.policies.base import Turn
 from core.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
-from core.chat import conversation
+from core.chat import Rendering, conversation
 from core.config import PolicyConfig
 from core.schema import Step
 
@@ -47,7 +47,7 @@ class GeneratePolicy:
         import torch
 
         tokenizer, model = self.loaded.tokenizer, self.loaded.model
-        messages = conversation(instruction, steps, self.cfg.max_observation_chars)
+        messages = conversation(instruction, steps, Rendering.of(self.cfg))
         ids = tokenizer.apply_chat_template(
             messages, tools=TOOL_SCHEMAS, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )["input_ids"].to(self.loaded.device)

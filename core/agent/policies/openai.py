@@ -20,7 +20,7 @@ from core.agent.env import TaskEnv
 from core.agent.parse import parse_turn
 from core.agent.policies.base import PolicyError, Turn
 from core.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
-from core.chat import conversation
+from core.chat import Rendering, conversation
 from core.config import PolicyConfig
 from core.schema import Step, ToolCall
 
@@ -38,7 +38,7 @@ class OpenAIPolicy:
     def act(self, env: TaskEnv, steps: list[Step], rng: random.Random, temperature: float) -> Turn:
         body = {
             "model": self.model_name,
-            "messages": conversation(env.task.instruction, steps, self.cfg.max_observation_chars),
+            "messages": conversation(env.task.instruction, steps, Rendering.of(self.cfg)),
             "tools": TOOL_SCHEMAS,
             "temperature": temperature,
             "max_tokens": self.cfg.max_new_tokens,

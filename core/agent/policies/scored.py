@@ -28,7 +28,7 @@ from core.agent.env import TaskEnv
 from core.agent.model import LoadedModel, ModelError
 from core.agent.policies.base import Turn, call_key
 from core.agent.tools import TOOL_SCHEMAS
-from core.chat import assistant_message, conversation
+from core.chat import Rendering, assistant_message, conversation
 from core.config import PolicyConfig
 from core.remedies import Remedy
 from core.schema import Step, ToolCall
@@ -97,6 +97,7 @@ class ScoredPolicy:
         self.label = f"scored:{loaded.label}"
         self.max_context = int(getattr(loaded.model.config, "max_position_embeddings", 4096)) - 256
         self.cache_argument = _cache_argument(loaded.model)
+        self.window = _attention_window(loaded.model)
         attention = getattr(loaded.model.config, "_attn_implementation", None) or "sdpa"
         if attention not in ("sdpa", "eager"):  # flash attention ignores a 4D mask: no tree
             raise ModelError(f"the scored policy needs sdpa or eager attention, not {attention}")
@@ -163,16 +164,16 @@ class ScoredPolicy:
     ) -> tuple[list[int], list[list[int]]]:
         """Token ids of the context and of each action's completion, as the chat template renders them."""
         tokenizer = self.loaded.tokenizer
-        shown = list(steps)
+        first = 0
         while True:
-            messages = conversation(instruction, shown, self.cfg.max_observation_chars)
+            messages = conversation(instruction, steps, Rendering.of(self.cfg), first)
             prefix = tokenizer.apply_chat_template(
                 messages, tools=TOOL_SCHEMAS, tokenize=False, add_generation_prompt=True
             )
             context = tokenizer(prefix, add_special_tokens=False)["input_ids"]
-            if len(context) <= self.max_context or not shown:
+            if len(context) <= self.max_context or first >= len(steps):
                 break
-            shown = shown[1:]  # the oldest steps go first when the context is full
+            first += 1  # the oldest steps go first when the context is full
 
         def completion(action: ToolCall) -> list[int]:
             turn = Step(index=len(steps), tool_call=action)
@@ -250,6 +251,10 @@ class ScoredPolicy:
                 ).tril()
             mask = torch.zeros(1, 1, size, n + size, dtype=model.dtype, device=device)
             mask[0, 0, :, n:].masked_fill_(~visible, torch.finfo(model.dtype).min)
+            if window := self.window:  # a 4D mask is taken as it is: the model's own window must be in it
+                rows = torch.tensor(tree.depth, device=device) + n
+                keys = torch.cat([torch.arange(n, device=device), rows])
+                mask[0, 0].masked_fill_(rows[:, None] - keys[None, :] >= window, torch.finfo(model.dtype).min)
             out = model(
                 input_ids=torch.tensor([tree.ids], device=device),
                 attention_mask=mask,
@@ -269,7 +274,9 @@ class ScoredPolicy:
         base = max(known, key=lambda c: len(c[0]), default=None)
         if base is not None and len(base[0]) == len(context):
             return base[1], base[2]
-        cache = copy.deepcopy(base[1]) if base is not None else None
+        # A cache made without the model's config keeps every layer whole: a sliding-window layer's
+        # own cache drops what lies behind the window, and the tree's mask indexes the whole context.
+        cache = copy.deepcopy(base[1]) if base is not None else _full_cache()
         new = context[len(base[0]) :] if base is not None else context
         device = self.loaded.device
         # Only the last position's logits are needed: the rest would cost a vocabulary-wide
@@ -278,7 +285,7 @@ class ScoredPolicy:
             input_ids=torch.tensor([new], device=device),
             use_cache=True,
             logits_to_keep=1,
-            **({self.cache_argument: cache} if cache is not None else {}),
+            **{self.cache_argument: cache},
         )
         entry = (list(context), out.past_key_values, out.logits[0, -1].float())
         with self._lock:
@@ -407,6 +414,27 @@ def _action_key(action: ToolCall) -> tuple[str, str]:
     """What an action's rendered turn depends on (its call id aside): the name and the arguments
     exactly as `assistant_message` writes them."""
     return action.name, json.dumps(action.arguments)
+
+
+def _attention_window(model: Any) -> int | None:
+    """How far back every layer attends (`core.tiny_model`'s `attention_window`), None for all the
+    way. The token tree's one mask serves every layer, so a model whose layers differ is refused."""
+    config = model.config
+    window = getattr(config, "sliding_window", None)
+    kinds = set(getattr(config, "layer_types", None) or ["sliding_attention" if window else "full_attention"])
+    if kinds == {"full_attention"} or not window:
+        return None
+    if kinds != {"sliding_attention"}:
+        raise ModelError(
+            f"the scored policy needs every layer to attend alike; this model's layers are {sorted(kinds)}"
+        )
+    return int(window)
+
+
+def _full_cache() -> Any:
+    from transformers import DynamicCache
+
+    return DynamicCache()
 
 
 def _cache_argument(model: Any) -> str:

@@ -51,9 +51,7 @@ def task_repo(tmp_path: Path) -> tuple[Task, Path]:
     return make_task_repo(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real (tiny) model and tokenizer, built offline once per test session."""
+def _build_tiny_model(out: Path, attention_window: int | None = None) -> Path:
     import json
 
     from core.agent.tools import TOOL_SCHEMAS
@@ -61,4 +59,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     corpus = [MODULE, TEST, json.dumps(TOOL_SCHEMAS), "`mean` is wrong: test_mean fails."] * 5
     corpus += [json.dumps({"name": n, "arguments": {"path": "calc/stats.py"}}) for n in ("read_file", "edit")]
-    return build_tiny_model(tmp_path_factory.mktemp("tiny"), corpus, seed=0, vocab_size=600)
+    return build_tiny_model(out, corpus, seed=0, vocab_size=600, attention_window=attention_window)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (tiny) model and tokenizer, built offline once per test session."""
+    return _build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def windowed_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same, attending 16 tokens back only (the demo's model attends 64)."""
+    return _build_tiny_model(tmp_path_factory.mktemp("tiny-windowed"), attention_window=16)

@@ -52,6 +52,9 @@ def test_demo_workspace_has_tasks_model_rollouts_and_proposals(demo_ws, capsys):
     text = demo_ws.config_path.read_text()
     assert "temperature = [0.01, 0.03]" in text and "adapter_temperature = 0.083" in text
     assert demo_ws.config().policy.temperature_for(1) == 0.03
+    assert demo_ws.config().policy.state_notes  # the demo's model reads its state from them
+    model_config = json.loads((demo_ws.models_dir / "tiny" / "config.json").read_text())
+    assert model_config["sliding_window"] == 64 and set(model_config["layer_types"]) == {"sliding_attention"}
     rows = sqlite3.connect(demo_ws.db_path).execute("SELECT policy, source_format FROM rollouts").fetchall()
     assert {r[0] for r in rows} == {"scored:tiny"}
     assert {r[1] for r in rows} == {"agentpref-harness", "agentpref-branch"}

@@ -118,3 +118,15 @@ def test_model_policies_run_where_tests_are_confined(mode, tmp_path, force_isola
     force_isolation(mode)
     check_confinement("hf", allow_unconfined=False)
     assert isinstance(build_policy(PolicyConfig(kind="openai"), tmp_path), OpenAIPolicy)
+
+
+def test_a_windowed_model_with_state_notes_generates_and_scores(windowed_model_dir, task_repo):
+    """The demo's kind of model: generation keeps its own sliding-window cache, and the scored
+    policy its whole-context one; both run a rollout through the state-noted prompt."""
+    task, repo = task_repo
+    windowed = load_model(windowed_model_dir, device="cpu")
+    cfg = PolicyConfig(temperature=1.0, max_new_tokens=24, state_notes=True)
+    generating = GeneratePolicy(windowed, cfg)
+    generated = run_rollout(Job(task, repo, 3), generating, RolloutConfig(malformed_in_a_row=3))
+    scored = run_rollout(Job(task, repo, 3), ScoredPolicy(windowed, cfg), RolloutConfig())
+    assert generated.steps and scored.steps and all(s.tool_call is not None for s in scored.steps)

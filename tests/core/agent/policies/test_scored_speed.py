@@ -12,14 +12,16 @@ from core.agent.model import load_model
 from core.agent.policies.scored import ScoredPolicy, _common_prefix, admissible_actions, distinguishing_means
 from core.agent.runner import Job, run_rollout, run_rollouts
 from core.agent.tools import TOOL_SCHEMAS
-from core.chat import assistant_message, conversation
+from core.chat import Rendering, assistant_message, conversation
 from core.config import PolicyConfig, RolloutConfig
 from core.schema import Step
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_model_dir):
-    return load_model(tiny_model_dir, device="cpu")
+@pytest.fixture(scope="module", params=["whole", "windowed"])
+def loaded(request, tiny_model_dir, windowed_model_dir):
+    """Every check runs on a model attending the whole context and on one attending within a
+    window, whose window the token tree's own mask must keep."""
+    return load_model(tiny_model_dir if request.param == "whole" else windowed_model_dir, device="cpu")
 
 
 def reference_scores(loaded, context: list[int], texts: list[list[int]]) -> list[float]:
@@ -39,7 +41,7 @@ def reference_render(
 ) -> tuple[list[int], list[list[int]]]:
     """Each action's completion rendered after the whole conversation (no truncation needed here)."""
     tokenizer = policy.loaded.tokenizer
-    messages = conversation(instruction, steps, policy.cfg.max_observation_chars)
+    messages = conversation(instruction, steps, Rendering.of(policy.cfg))
     prefix = tokenizer.apply_chat_template(
         messages, tools=TOOL_SCHEMAS, tokenize=False, add_generation_prompt=True
     )
