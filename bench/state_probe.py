@@ -1,8 +1,9 @@
 """Can the demo's model learn *when* to act? A probe of one lesson of timing, four ways.
 
 The lesson: after an edit the tests have not yet been run on, run them rather than finish;
-after a passing test run, finish rather than run them again. Only the state tells the two
-apart. Contexts are taken from the demo workspace's own rollouts (the train tasks' to learn
+once the tests have passed since the last edit, finish rather than run them again. Only the
+state tells the two apart, and often not the last observation alone (a file read since).
+Contexts are taken from the demo workspace's own rollouts (the train tasks' to learn
 from, the held-out tasks' to test on); a LoRA adapter (PEFT, the training's settings: r 16,
 alpha 32, all linear layers, learning rate 5e-4) learns the pairs with DPO's sigmoid loss
 (beta 0.1) for three epochs; held-out accuracy is the share of pairs whose chosen action
@@ -29,10 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.actions import classify  # noqa: E402
 from core.agent.tools import TOOL_SCHEMAS  # noqa: E402
 from core.chat import Rendering, assistant_message, conversation, state_notes  # noqa: E402
-from core.schema import ActionKind, Step, ToolCall  # noqa: E402
+from core.schema import Step, ToolCall  # noqa: E402
 from storage.workspace import Workspace  # noqa: E402
 
 RUN_TESTS = ToolCall(name="run_tests", arguments={})
@@ -53,8 +53,7 @@ def lessons(ws: Workspace) -> dict[str, list[tuple[str, list[Step], bool]]]:
             for k, note in enumerate(state_notes(rollout.steps), start=1):
                 untested = "tests not run since the edit" in note
                 passed = "tests run since the edit; last test run: passed" in note
-                kind = classify(rollout.steps[k - 1].tool_call)
-                if untested or (passed and kind is not None and kind.kind is ActionKind.TEST):
+                if untested or passed:
                     out[task.split].append((task.instruction, rollout.steps[:k], untested))
     return out
 

@@ -22,7 +22,7 @@ from core.text import strip_ansi
 @dataclass(frozen=True)
 class Rendering:
     """How observations are shown: cut to `max_observation_chars` (0: whole), and each followed
-    by a state note (`state_note`) where `state_notes` is on."""
+    by a state note (`state_notes`) where that is on."""
 
     max_observation_chars: int = 0
     state_notes: bool = False
