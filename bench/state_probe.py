@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.agent.tools import TOOL_SCHEMAS  # noqa: E402
-from core.chat import Rendering, assistant_message, conversation, state_notes  # noqa: E402
+from core.chat import Rendering, agent_states, assistant_message, conversation  # noqa: E402
 from core.schema import Step, ToolCall  # noqa: E402
 from storage.workspace import Workspace  # noqa: E402
 
@@ -50,9 +50,9 @@ def lessons(ws: Workspace) -> dict[str, list[tuple[str, list[Step], bool]]]:
             task = tasks.get(rollout.task_id) if rollout else None
             if rollout is None or task is None or task.split not in out:
                 continue
-            for k, note in enumerate(state_notes(rollout.steps), start=1):
-                untested = "tests not run since the edit" in note
-                passed = "tests run since the edit; last test run: passed" in note
+            for k, state in enumerate(agent_states(rollout.steps), start=1):
+                untested = state.edited and not state.tested_since_edit
+                passed = state.edited and state.tested_since_edit and state.last_run == "passed"
                 if untested or passed:
                     out[task.split].append((task.instruction, rollout.steps[:k], untested))
     return out

@@ -9,7 +9,7 @@ are cut the same way in both places, and the state notes are written the same wa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.actions import classify, effects
@@ -95,9 +95,47 @@ def conversation(
     return [{"role": "user", "content": instruction}, *shown]
 
 
+@dataclass(frozen=True)
+class AgentState:
+    """Where the agent stands after a step: files read, whether it has edited and run the tests
+    since its last edit, and how the last test run ended (`passed`, `failed`, `unknown`, `none`)."""
+
+    reads: int = 0
+    edited: bool = False
+    tested_since_edit: bool = False
+    last_run: str = "none"
+
+    @property
+    def note(self) -> str:
+        if not self.edited:
+            since = "no edit yet"
+        else:
+            since = "tests run since the edit" if self.tested_since_edit else "tests not run since the edit"
+        return f"[state] read {self.reads} file(s); {since}; last test run: {self.last_run}"
+
+
+def agent_states(steps: list[Step]) -> list[AgentState]:
+    """The state after each step; failed reads and edits change nothing, and a test run's outcome
+    is judged as the checks judge it (the runner's exit code, else its printed summary)."""
+    states: list[AgentState] = []
+    state = AgentState()
+    for step in steps:
+        action = classify(step.tool_call) if step.tool_call is not None else None
+        answered = step.observation is not None and not step.observation.error
+        if action is not None and action.kind is ActionKind.EDIT and answered:
+            state = replace(state, edited=True, tested_since_edit=False)
+        elif action is not None and action.kind is ActionKind.TEST and step.tool_call is not None:
+            outcome = run_outcome(step, effects(step.tool_call, action.command))
+            last = {True: "passed", False: "failed", None: "unknown"}[outcome]
+            state = replace(state, tested_since_edit=True, last_run=last)
+        elif action is not None and action.kind is ActionKind.READ and answered:
+            state = replace(state, reads=state.reads + 1)
+        states.append(state)
+    return states
+
+
 def state_notes(steps: list[Step]) -> list[str]:
-    """After each step, one line on where the agent stands: how many files it has read, whether it
-    has edited and run the tests since, and how the last test run ended.
+    """After each step, one line on where the agent stands (`AgentState.note`).
 
     A harness's summary of the agent's state, as SWE-agent shows the open file after every
     command. A large model can work this out from the history; a small one, reading only the
@@ -105,23 +143,4 @@ def state_notes(steps: list[Step]) -> list[str]:
     which action is good but never when (README, "The demo's own result"). History is only
     ever appended to: each note is the state after its own step, never rewritten.
     """
-    notes: list[str] = []
-    reads, edited, tested, last = 0, False, False, "none"
-    for step in steps:
-        action = classify(step.tool_call) if step.tool_call is not None else None
-        answered = step.observation is not None and not step.observation.error
-        if action is not None and action.kind is ActionKind.EDIT and answered:
-            edited, tested = True, False
-        elif action is not None and action.kind is ActionKind.TEST and step.tool_call is not None:
-            # judged as the checks judge it: the runner's exit code, else its printed summary
-            outcome = run_outcome(step, effects(step.tool_call, action.command))
-            tested, last = True, {True: "passed", False: "failed", None: "unknown"}[outcome]
-        elif action is not None and action.kind is ActionKind.READ and answered:
-            reads += 1
-        since = (
-            ("tests run since the edit" if tested else "tests not run since the edit")
-            if edited
-            else "no edit yet"
-        )
-        notes.append(f"[state] read {reads} file(s); {since}; last test run: {last}")
-    return notes
+    return [state.note for state in agent_states(steps)]

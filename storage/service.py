@@ -175,9 +175,9 @@ class ExportResult:
 def dataset_rows(
     store: Store,
     granularity: Granularity,
+    rendering: Rendering,
     human_only: bool = False,
     result: ExportResult | None = None,
-    rendering: Rendering | None = None,
     policy: LabelPolicy = LabelPolicy.MAJORITY,
 ) -> Iterator[dict[str, Any]]:
     """TRL rows for every decided preference (ties and skips are not pairs). Of several
@@ -243,16 +243,16 @@ def export_dataset(
     store: Store,
     out: Path,
     granularity: Granularity,
+    rendering: Rendering,
     human_only: bool = False,
     policy: LabelPolicy = LabelPolicy.MAJORITY,
-    rendering: Rendering | None = None,
 ) -> ExportResult:
     """`policy`: the caller passes the workspace's `[train] label_policy`; `rendering`, how its
     policy is shown observations (`Rendering.of(config.policy)`)."""
     result = ExportResult()
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        for row in dataset_rows(store, granularity, human_only, result, rendering, policy=policy):
+        for row in dataset_rows(store, granularity, rendering, human_only, result, policy=policy):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if result.rows:
         tmp.replace(out)

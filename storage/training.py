@@ -76,7 +76,7 @@ def check_device(device: str) -> None:
 
 
 def dataset_split(
-    store: Store, settings: TrainConfig, rendering: Rendering | None = None
+    store: Store, settings: TrainConfig, rendering: Rendering
 ) -> tuple[DatasetSplit, list[str]]:
     """The rows a run trains on: of several annotators' decisions on a pair, the one
     `settings.label_policy` picks (pairs it drops for disagreement are left out)."""
@@ -85,9 +85,9 @@ def dataset_split(
         service.dataset_rows(
             store,
             Granularity(settings.granularity),
+            rendering,
             settings.human_only,
             result,
-            rendering,
             policy=settings.label_policy,
         )
     )

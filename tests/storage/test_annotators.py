@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from core.agreement.labels import LabelPolicy, overlap_target
+from core.chat import Rendering
 from core.config import TrainConfig
 from core.schema import Decision, Pair, Preference
 from storage import agreement, rows
@@ -353,9 +354,11 @@ def test_training_applies_the_label_policy_and_the_plan_records_what_it_dropped(
             session = LabelSession(store, annotator=name, overlap=2)
             for i, pair in enumerate(pairs[:3]):
                 decide(session, pair, "bad" if name == "bob" and i == 0 else "good")
-        majority, _ = training.dataset_split(store, TrainConfig(human_only=True, validation_fraction=0))
+        majority, _ = training.dataset_split(
+            store, TrainConfig(human_only=True, validation_fraction=0), Rendering()
+        )
         latest, _ = training.dataset_split(
-            store, TrainConfig(human_only=True, validation_fraction=0, label_policy="latest")
+            store, TrainConfig(human_only=True, validation_fraction=0, label_policy="latest"), Rendering()
         )
         assert sorted(r["pair_id"] for r in majority.train) == sorted(p.id for p in pairs[1:3])
         assert sorted(r["pair_id"] for r in latest.train) == sorted(p.id for p in pairs[:3])

@@ -3,6 +3,7 @@ import sys
 import textwrap
 
 from bench import synthetic
+from core.chat import Rendering
 from core.config import Config
 from core.export import Granularity
 from core.schema import Decision, Preference, PreferenceSource
@@ -121,7 +122,7 @@ def test_mining_pairs_siblings_at_the_step_a_flag_points_at_and_names_both_actio
     assert "outside the allowed files" in pair.reason
     # The training row names what it teaches (read by `[train] loss_tokens = "lesson"`).
     service.auto_label(store)
-    (row,) = service.dataset_rows(store, Granularity.STEP)
+    (row,) = service.dataset_rows(store, Granularity.STEP, Rendering())
     assert row["lessons"] == ["files.outside_allowed"]
     # A point named by its step is named after the heaviest lesson there (the branch tries its
     # remedy first): the same one every time, not whichever a set yields.

@@ -97,10 +97,9 @@ def export(args: argparse.Namespace) -> int:
             store,
             args.out,
             Granularity(args.granularity),
+            Rendering.of(config.policy),  # observations as the policy sees them
             args.human_only,
-            # of several annotators' decisions, the one training takes; observations as the policy sees them
-            policy=config.train.label_policy,
-            rendering=Rendering.of(config.policy),
+            policy=config.train.label_policy,  # of several annotators' decisions, the one training takes
         )
     for reason in result.skipped:
         err.print(f"[yellow]skipped[/] {escape(reason)}", soft_wrap=True)
