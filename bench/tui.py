@@ -14,16 +14,19 @@ driven on the same trajectory files in the same run: its first screen, next step
 trajectory (`L`), idle; the table ends with ours / peer. `--against TREE_OR_REV` measures an
 older tree too (a folder holding core/, storage/ and tui/, or a git revision), on a copy of the
 same workspace. Each side runs in a fresh process; `--rounds` alternates them so all sides see
-the same load; figures are medians over every round. Every tree measured is byte-compiled first
-(`compileall`), as an installed package is: the inspector comes compiled from its wheel, and
-compiling our modules on import would be counted against the first screen.
+the same load; figures are medians over every round. A process starts an app once (a second
+start finds the stylesheets parsed and caches warm), so the first screen is also sampled in
+`--starts` more processes a side and round (default 5) that only open the app. Every tree
+measured is byte-compiled first (`compileall`), as an installed package is: the inspector comes
+compiled from its wheel, and compiling our modules on import would be counted against the
+first screen.
 
 After each next-pair key (and each of the inspector's keys) the bench waits as a person reading
 would (`READ_S`, then until no worker runs). Our labelling screen prepares the next pair in a
 worker thread during that time; the CPU spent while reading is printed on its own row
 ("… while reading"), so what a key costs and what was moved off it are both in the table.
 
-Run: `.venv/bin/python bench/tui.py [--sizes 1000,50000] [--rounds 2] [--against HEAD]
+Run: `.venv/bin/python bench/tui.py [--sizes 1000,50000] [--rounds 2] [--starts 5] [--against HEAD]
 [--keep /tmp/bench-keep]` (`--keep`: each size's workspace built once and reused).
 The figures include what Textual's pilot costs per key on an idle app (printed as
 `harness`), and not the escape codes a real terminal is sent (headless, nothing is written).
@@ -174,6 +177,8 @@ async def measure_ours(args: argparse.Namespace) -> Samples:
         await pilot.pause()
         meter.add("first screen", cpu0, wall0)
         await meter.read("first screen")
+        if args.start_only:
+            return meter.samples
         for key, figure in (("1", "next pair (1)"), ("space", "next pair (space)")):
             for _ in range(args.presses):
                 await meter.key(figure, key, read=True)
@@ -212,6 +217,8 @@ async def measure_peer(args: argparse.Namespace) -> Samples:
         await pilot.pause()
         meter.add("first screen", cpu0, wall0)
         await meter.read("first screen")
+        if args.start_only:
+            return meter.samples
         await meter.idle("inspector", args.idle_s)
         for _ in range(args.presses):
             if app.i_step >= app.n_steps - 1:
@@ -253,7 +260,11 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 # -- driving the sides and printing ---------------------------------------------------------------
-def run_child(kind: str, tree: Path, args: argparse.Namespace, scratch: Path, **paths: Path) -> Samples:
+def run_child(
+    kind: str, tree: Path, args: argparse.Namespace, scratch: Path, start_only: bool = False, **paths: Path
+) -> Samples:
+    """`start_only`: the first screen alone (a process can start an app once: a second start
+    finds its stylesheets parsed and its caches warm)."""
     out = scratch / f"{kind}.json"
     command = [
         sys.executable,
@@ -273,6 +284,7 @@ def run_child(kind: str, tree: Path, args: argparse.Namespace, scratch: Path, **
         "--size",
         f"{args.size[0]}x{args.size[1]}",
         *[item for name, path in paths.items() for item in (f"--{name}", str(path))],
+        *(["--start-only"] if start_only else []),
     ]
     env = {**os.environ, "PYTHONPATH": str(tree)}
     subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -376,6 +388,9 @@ def main() -> None:
     parser.add_argument("--idle-s", type=float, default=3.0, help="seconds of idle measured on each screen")
     parser.add_argument("--rounds", type=int, default=1, help="runs of every side, alternating")
     parser.add_argument("--size", type=parse_size, default=(160, 48), help="terminal, e.g. 80x24")
+    parser.add_argument(
+        "--starts", type=int, default=5, help="more starts of every side a round, for the first screen alone"
+    )
     parser.add_argument("--against", metavar="TREE_OR_REV", help="an older tree, measured side by side")
     parser.add_argument("--no-peer", action="store_true", help="skip mini-swe-agent's inspector")
     parser.add_argument("--seed", type=int, default=1)
@@ -385,6 +400,7 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
+    parser.add_argument("--start-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args)
@@ -455,9 +471,21 @@ def measure_size(
     sides: dict[str, Samples] = {name: defaultdict(list) for name in trees}
     peer_samples: Samples = defaultdict(list)
     harness: Samples = defaultdict(list)
+    ws = scratch / "ws-copy"
     for _ in range(args.rounds):
+        for _ in range(args.starts):  # a start is one sample of the first screen: noisy, so several
+            for name, tree in trees.items():
+                shutil.rmtree(ws, ignore_errors=True)
+                shutil.copytree(scratch / "ws", ws)
+                for figure, values in run_child("ours", tree, args, scratch, True, workspace=ws).items():
+                    sides[name][figure] += values
+            if peer:
+                trajectories = scratch / "trajs"
+                for figure, values in run_child(
+                    "peer", ROOT, args, scratch, True, files=trajectories
+                ).items():
+                    peer_samples[figure] += values
         for name, tree in trees.items():
-            ws = scratch / "ws-copy"
             shutil.rmtree(ws, ignore_errors=True)
             shutil.copytree(scratch / "ws", ws)  # every side starts from the same undecided pairs
             for figure, values in run_child("ours", tree, args, scratch, workspace=ws).items():

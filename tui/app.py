@@ -26,9 +26,11 @@ from storage.store import Store
 from storage.workspace import Workspace
 from tui.idle_gc import IDLE_S, IdleCollector
 from tui.keys import keymap
+from tui.screens.label import LabelScreen  # the screen the app mostly opens on: loaded with it
 from tui.screens.worker_errors import report_failure
 
 STORE_ON_EXIT_S = 300.0  # on quit, how long to keep retrying decisions another process holds up
+PROBE_AFTER_S = 0.5  # the sandbox is probed once the first screen is up
 
 
 class AgentPrefApp(App[None]):
@@ -50,6 +52,7 @@ class AgentPrefApp(App[None]):
         self.workspace = workspace
         self.store = Store(workspace.db_path)
         self.collector = IdleCollector()
+        self.sandbox: str | None = None  # how test runs are confined here, once probed
         # Decisions are written off the event loop: a held write lock never stalls a key.
         self.decisions = DecisionWriter(workspace.db_path, self._post_decided)
         config = workspace.config()
@@ -67,6 +70,7 @@ class AgentPrefApp(App[None]):
         self.set_keymap(keymap(config))
 
     def on_mount(self) -> None:
+        self.collector.hold()
         if not self.store.scalar("SELECT count(*) FROM rollouts"):
             from tui.screens.empty import EmptyScreen
 
@@ -75,7 +79,9 @@ class AgentPrefApp(App[None]):
             self.action_label()
         else:
             self.action_rollouts()
-        self.warn_if_unconfined()
+        # After the first screen: the probe imports the sandbox code and runs a process (about a
+        # fifth of a start's CPU, taken from the first paint when run beside it).
+        self.set_timer(PROBE_AFTER_S, self.warn_if_unconfined, name="sandbox probe")
         self.call_after_refresh(self._start_collecting)
 
     def _start_collecting(self) -> None:
@@ -95,7 +101,8 @@ class AgentPrefApp(App[None]):
         (the probe runs a process: off the event loop)."""
         from core.agent.confinement import HOW_TO_CONFINE, RLIMITS, UNCONFINED, isolation
 
-        if isolation() == RLIMITS:
+        self.sandbox = isolation()
+        if self.sandbox == RLIMITS:
             message = f"{UNCONFINED}. For a sandbox, {HOW_TO_CONFINE}."
             self.call_from_thread(self.notify, message, title="unconfined", severity="warning", timeout=86400)
 
@@ -125,8 +132,6 @@ class AgentPrefApp(App[None]):
         self._switch(RolloutsScreen, lambda: RolloutsScreen(self.store))
 
     def action_label(self) -> None:
-        from tui.screens.label import LabelScreen
-
         self._switch(LabelScreen, lambda: LabelScreen(self.session))
 
     def action_train(self) -> None:
@@ -260,7 +265,6 @@ class AgentPrefApp(App[None]):
         self.post_message(self.Decided(outcome))  # thread-safe: the writer's thread calls this
 
     def on_agent_pref_app_decided(self, message: Decided) -> None:
-        from tui.screens.label import LabelScreen
 
         outcome = message.outcome
         if not outcome.stored:
@@ -280,8 +284,6 @@ class AgentPrefApp(App[None]):
 
     def on_agent_pref_app_mined(self, message: Mined) -> None:
         self.notify(f"{message.proposals} proposals mined, {message.added} new")
-        from tui.screens.label import LabelScreen
-
         if isinstance(self.screen, LabelScreen) and self.screen.current is None:
             self.screen.next_pair()
 

@@ -19,8 +19,9 @@ async def test_a_confined_machine_gets_no_banner(labelled_ws, force_isolation):
     force_isolation(NAMESPACES)
     app = make_app(labelled_ws.root)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_until(pilot, lambda: app.sandbox is not None)
         await pilot.pause()
+        assert app.sandbox == NAMESPACES
         assert not [n for n in app._notifications if n.title == "unconfined"]
 
 

@@ -54,3 +54,14 @@ def test_the_app_restores_the_collectors_settings_when_it_ends():
     assert gc.get_threshold() == THRESHOLDS
     collector.stop()
     assert gc.get_threshold() == before
+
+
+def test_held_from_the_mount_the_young_collections_are_rarer_and_start_up_is_not_frozen_yet():
+    before = gc.get_threshold()
+    collector = IdleCollector()
+    collector.hold()
+    assert gc.get_threshold() == THRESHOLDS and gc.get_freeze_count() == 0
+    collector.start()  # once the first screen is drawn: what start-up built is frozen
+    assert gc.get_freeze_count() > 0
+    collector.stop()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

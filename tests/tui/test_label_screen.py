@@ -11,6 +11,7 @@ import textwrap
 from core.schema import Decision, PreferenceSource
 from tui.app import make_app
 from tui.screens.label import LabelScreen
+from tui.widgets.search_bar import SearchBar
 
 
 def human(ws):
@@ -550,10 +551,11 @@ async def test_slash_searches_both_sides_and_full_stop_moves_through_the_matches
         word = next(
             w for w in ("read_file", "list_files", "src/pkg") if w in left.plain() and w in right.plain()
         )
+        assert not label.query(SearchBar)  # mounted on the first `/`
         await pilot.press("slash")
-        assert app.focused is label.search_bar
+        assert app.focused is label.query_one(SearchBar)
         await pilot.press(*word, "enter")
-        assert app.focused is None and not label.search_bar.display
+        assert app.focused is None and not label.searching
         assert left.matches and right.matches and label.found == ("left", 0)
         assert left.current == 0 and right.current is None
         total = len(left.matches) + len(right.matches)

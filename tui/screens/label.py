@@ -111,15 +111,17 @@ class LabelScreen(PollsWhileShown, Screen[None]):
             yield PairPane(id="left")
             yield PairPane(id="right")
             yield Static(id="history")
-        yield SearchBar(id="label-search")
         yield KeysFooter(compact=True, show_command_palette=False)  # ctrl+p is in `?`
 
     def pane(self, side: str) -> PairPane:
         return self.query_one(f"#{side}", PairPane)
 
     @property
-    def search_bar(self) -> SearchBar:
-        return self.query_one(SearchBar)
+    def searching(self) -> bool:
+        """The search bar is open (it is mounted on the first `/`: most pairs are decided
+        without it, and an input costs the first screen more than any other widget)."""
+        bars = self.query(SearchBar)
+        return bool(bars) and bars.first().display
 
     def on_mount(self) -> None:
         self.next_pair()
@@ -219,9 +221,13 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         self.instruction_open = not self.instruction_open
         self._draw_instruction()
 
-    def action_find(self) -> None:
-        if self.current is not None:
-            self.search_bar.open(self.last_search)
+    async def action_find(self) -> None:
+        if self.current is None:
+            return
+        bars = self.query(SearchBar)
+        if not bars:
+            await self.mount(SearchBar(id="label-search"), before=self.query_one(KeysFooter))
+        self.query_one(SearchBar).open(self.last_search)
 
     @on(SearchBar.Done)
     def _search_done(self, event: SearchBar.Done) -> None:
@@ -312,7 +318,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
         self._draw_pair(shown, ready)
         self.draw_progress()
         self._refresh_bindings_if_changed()
-        if not self.search_bar.display:
+        if not self.searching:
             self.set_focus(None)  # whatever happened before, no widget holds the keys
         if self._prepare_timer is not None:
             self._prepare_timer.stop()
@@ -433,11 +439,11 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     def _key_of(self, action: str) -> str:
         """The key bound to `action` as shown, after the `[keys]` remapping (fixed while the
         app runs, so looked up once)."""
-        if action not in self._keys_shown:
+        if (
+            action not in self._keys_shown
+        ):  # every action's at once: the bindings are worked out anew each time
             for active in self.active_bindings.values():
-                if active.binding.action == action:
-                    self._keys_shown[action] = self.app.get_key_display(active.binding)
-                    break
+                self._keys_shown.setdefault(active.binding.action, self.app.get_key_display(active.binding))
         return self._keys_shown.get(action, "?")
 
     def _refresh_bindings_if_changed(self) -> None:

@@ -220,7 +220,7 @@ class PairPane(ScrollView, can_focus=False):
         self._bar_hover = False
         self._thumb = range(0)  # the thumb's rows in the bar
         self._grab: tuple[int, float] | None = None  # (screen row, scroll y) where the thumb was grabbed
-        self._view: tuple[Region, Offset, int, list[Segment]] | None = None  # `_frame()` while drawing
+        self._view: tuple[Region, Offset, int, list[Segment], Style] | None = None  # `_frame()` while drawing
 
     # -- content -----------------------------------------------------------------------------
     def show(
@@ -245,8 +245,9 @@ class PairPane(ScrollView, can_focus=False):
         """The lines' width: the content's, less the scrollbar's column."""
         return self.scrollable_content_region.width - BAR
 
-    def _build(self) -> None:
-        """The lines at the pane's width (timeline lines are cut to it); nothing before layout."""
+    def _build(self, refresh: bool = True) -> None:
+        """The lines at the pane's width (timeline lines are cut to it); nothing before layout.
+        `refresh`: draw them (not while drawing)."""
         width = self.lines_width
         if self.rollout is None or width <= 0 or width == self._width:
             return
@@ -264,21 +265,22 @@ class PairPane(ScrollView, can_focus=False):
             _built.popitem(last=False)
         self._lines, self._diff_line = built
         if prepared is not None and prepared.key == key:
-            self._layout(prepared.starts, prepared.rows)
+            self._layout(prepared.starts, prepared.rows, refresh)
             if prepared.style == self.rich_style:
                 self._strips = dict(prepared.strips)
         else:
-            self._layout()
+            self._layout(refresh=refresh)
         if self.search_text:
             self._find(self.search_text)
 
-    def _layout(self, starts: list[int] | None = None, rows: int = 0) -> None:
+    def _layout(self, starts: list[int] | None = None, rows: int = 0, refresh: bool = True) -> None:
         if starts is None:
             starts, rows = row_starts(self._lines, self._width)
         self._starts = starts
         self._strips = {}
         self._set_virtual_size(Size(self._width, rows))
-        self.refresh()
+        if refresh:
+            self.refresh()
 
     def _set_virtual_size(self, size: Size) -> None:
         """The lines' size, without a relayout of the screen once laid out (a new pair changes
@@ -311,35 +313,47 @@ class PairPane(ScrollView, can_focus=False):
         self._strips, self._bar = {}, ((), [])  # drawn in the old colours
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if self.lines_width != self._width:
+            # Laid out at a new width, drawn before the Resize event arrives (the first frame
+            # of a screen): built now, so that frame shows the lines rather than a blank pane
+            # drawn again once the event builds them.
+            self._build(refresh=False)
         self._view = self._frame()  # once a frame, not once a row
         try:
             return super().render_lines(crop)
         finally:
             self._view = None
 
-    def _frame(self) -> tuple[Region, Offset, int, list[Segment]]:
+    def _frame(self) -> tuple[Region, Offset, int, list[Segment], Style]:
         """What every row drawn depends on: the content region, the scroll offset, the lines'
-        height and the bar's cells (Textual works out each anew from the styles on every call)."""
-        region, offset = self.scrollable_content_region, self.scroll_offset
-        return region, offset, self.virtual_size.height, self._bar_cells(region.height, offset.y)
+        height, the bar's cells and the pane's style (Textual works out each anew from the
+        styles on every call: `rich_style` walks every ancestor)."""
+        region, offset, style = self.scrollable_content_region, self.scroll_offset, self.rich_style
+        return (
+            region,
+            offset,
+            self.virtual_size.height,
+            self._bar_cells(region.height, offset.y, style),
+            style,
+        )
 
     def render_line(self, y: int) -> Strip:
-        region, (scroll_x, scroll_y), rows, bar = self._view or self._frame()
+        region, (scroll_x, scroll_y), rows, bar, style = self._view or self._frame()
         width = region.width - BAR
         row = scroll_y + y
-        cell = bar[y] if y < len(bar) else Segment(" " * BAR, self.rich_style)
+        cell = bar[y] if y < len(bar) else Segment(" " * BAR, style)
         if not self._starts or row >= rows or width != self._width:
-            return Strip([Segment(" " * width, self.rich_style), cell], width + BAR)
+            return Strip([Segment(" " * width, style), cell], width + BAR)
         index = bisect_right(self._starts, row) - 1
         strips = self._strips.get(index)
         if strips is None:
-            strips = self._strips[index] = self._rows_of(index)
+            strips = self._strips[index] = self._rows_of(index, style)
         strip = strips[min(row - self._starts[index], len(strips) - 1)]
         if scroll_x:
-            strip = strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+            strip = strip.crop_extend(scroll_x, scroll_x + width, style)
         return Strip([*strip, cell], width + BAR)
 
-    def _bar_cells(self, height: int, scroll_y: float) -> list[Segment]:
+    def _bar_cells(self, height: int, scroll_y: float, base: Style) -> list[Segment]:
         """The scrollbar's cells, top to bottom, as Textual's ScrollBar draws them (its colours
         from this pane's styles, grabbed or hovered); blank where nothing scrolls."""
         virtual = self.virtual_size.height
@@ -348,7 +362,6 @@ class PairPane(ScrollView, can_focus=False):
         key = (height, virtual, position, shown, self._bar_hover, self._grab is not None)
         if key == self._bar[0]:
             return self._bar[1]
-        base = self.rich_style
         self._thumb = range(0)
         if not shown:
             self._bar = (key, [Segment(" " * BAR, base)] * height)
@@ -411,7 +424,7 @@ class PairPane(ScrollView, can_focus=False):
         if row is None:
             return
         event.stop()
-        self._bar_cells(self.scrollable_content_region.height, self.scroll_offset.y)
+        self._bar_cells(self.scrollable_content_region.height, self.scroll_offset.y, self.rich_style)
         thumb = self._thumb
         if row in thumb:
             self._grab = (event.screen_y, self.scroll_offset.y)
@@ -430,11 +443,11 @@ class PairPane(ScrollView, can_focus=False):
         self._grab = None
         self.refresh()
 
-    def _rows_of(self, index: int) -> list[Strip]:
-        """The line's rows as drawn: in the pane's style, each as wide as the pane."""
+    def _rows_of(self, index: int, style: Style) -> list[Strip]:
+        """The line's rows as drawn: in the pane's `style`, each as wide as the pane."""
         current = self.current is not None and self.matches[self.current] == index
         spans = self._hits.get(index)
-        return line_rows(self._lines[index], self._width, self.app.console, self.rich_style, spans, current)
+        return line_rows(self._lines[index], self._width, self.app.console, style, spans, current)
 
     # -- moving ------------------------------------------------------------------------------
     def page(self, direction: int) -> None:
