@@ -45,7 +45,7 @@ class Store:
         )
         try:
             # No sqlite-utils plugin of the environment touches the workspace's connection (and
-            # looking them up reads every installed package's metadata: a tenth of the TUI's start).
+            # looking them up reads every installed package's metadata, on the first open).
             connection = self._connect(BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s)
             self.db = Database(connection, execute_plugins=False)
             if self.read_only:
