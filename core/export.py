@@ -10,18 +10,13 @@ struct full of nulls, and TRL's templates accept strings for both.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Any
 
 from core.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
 from core.chat import Rendering, assistant_message, conversation, steps_messages
+from core.granularity import Granularity
 from core.prefix import divergence
 from core.schema import Rollout
-
-
-class Granularity(StrEnum):
-    STEP = "step"
-    TRAJECTORY = "trajectory"
 
 
 class NotExportable(ValueError):

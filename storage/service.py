@@ -17,7 +17,8 @@ from core.agreement.labels import LabelPolicy
 from core.chat import Rendering
 from core.checks import REGISTRY
 from core.config import Config
-from core.export import Granularity, NotExportable, preference_row
+from core.export import NotExportable, preference_row
+from core.granularity import Granularity
 from core.pairs import FIXED, Scored, mine
 from core.remedies import FIX_ATTEMPT, answered
 from core.schema import (

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.chat import Rendering
 from core.config import Config, TrainConfig
-from core.export import Granularity
+from core.granularity import Granularity
 from core.train.dataset import DatasetSplit, length_report, split_by_task, write_jsonl
 from core.train.run import TRAIN_FILE, VALIDATION_FILE, RunHooks, TrainError
 from storage import runs, service

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from core.formats.base import FormatError, ReadOptions
-from core.schema import Rollout
+
+if TYPE_CHECKING:  # the command line's parser lists the formats without loading the schema
+    from core.schema import Rollout
 
 __all__ = ["FORMAT_NAMES", "FormatError", "ReadOptions", "detect", "read_rollouts"]
 

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from core.chat import Rendering, conversation
-from core.export import Granularity, NotExportable, preference_row
+from core.export import NotExportable, preference_row
+from core.granularity import Granularity
 from core.prefix import divergence
 from core.schema import Observation, Rollout, Step, ToolCall
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from core.export import Granularity, preference_row
+from core.export import preference_row
+from core.granularity import Granularity
 from core.schema import Observation, Rollout, Step, ToolCall
 from core.tiny_model import build_tiny_model
 

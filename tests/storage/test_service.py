@@ -5,7 +5,7 @@ import textwrap
 from bench import synthetic
 from core.chat import Rendering
 from core.config import Config
-from core.export import Granularity
+from core.granularity import Granularity
 from core.schema import Decision, Preference, PreferenceSource
 from storage import service
 from storage.ingest import import_files

@@ -7,7 +7,8 @@ imports none of them.
 
 Exit codes are a contract: 0 success, 2 bad input or usage, 1 a failure at run time.
 Only the interactive app imports Textual, and only training and the model policies import
-torch, so `--help` and the headless steps start fast.
+torch, so `--help` and the headless steps start fast; `--help` loads neither the schema nor the
+database layer either (`main` imports them once the arguments are read).
 """
 
 from __future__ import annotations
@@ -19,11 +20,6 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from core.config import ConfigError
-from storage.health import DatabaseDamaged
-from storage.migrations import SchemaError
-from storage.store import ReadOnlyWorkspace
-from storage.workspace import DB_NAME, WorkspaceError
 from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput, err
 from tui.cli.parser import build_parser
 
@@ -32,6 +28,14 @@ __all__ = ["build_parser", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Once the arguments are read: `--help` and a usage error load neither the schema nor the
+    # database layer (pydantic and sqlite-utils are most of a start).
+    from core.config import ConfigError
+    from storage.health import DatabaseDamaged
+    from storage.migrations import SchemaError
+    from storage.store import ReadOnlyWorkspace
+    from storage.workspace import WorkspaceError
+
     try:
         return dispatch(args)
     except (BadInput, WorkspaceError, ConfigError, SchemaError, ReadOnlyWorkspace) as exc:
@@ -54,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _db_path(args: argparse.Namespace) -> Path:
+    from storage.workspace import DB_NAME
+
     return Path(getattr(args, "workspace", ".")) / DB_NAME
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from core.agent.confinement import isolation
 from core.chat import Rendering
-from core.export import Granularity
+from core.granularity import Granularity
 from storage import service
 from storage.ingest import FileResult, ImportReport, import_files
 from storage.workspace import Workspace

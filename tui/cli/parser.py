@@ -6,8 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from core.export import Granularity
 from core.formats import FORMAT_NAMES
+from core.granularity import Granularity
 
 DEFAULT_WORKSPACE = os.environ.get("AGENTPREF_WORKSPACE", ".")
 
