@@ -120,6 +120,39 @@ async def test_j_k_and_arrows_move_the_timeline_and_the_step_shown(app: DetailAp
         assert screen.timeline.highlighted == 0
 
 
+async def test_a_step_move_redraws_two_timeline_lines_and_lays_nothing_out(
+    app: DetailApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.screen import Screen
+
+    from tui.widgets.step_timeline import StepTimeline
+
+    drawn: list[int] = []
+    layouts: list[int] = []
+    render_line, refresh_layout = StepTimeline.render_line, Screen._refresh_layout
+
+    def counted_line(self: StepTimeline, y: int) -> Strip:
+        drawn.append(y)
+        return render_line(self, y)
+
+    def counted_layout(self: Screen[object], *args: object, **kwargs: object) -> None:
+        layouts.append(1)
+        refresh_layout(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StepTimeline, "render_line", counted_line)
+    monkeypatch.setattr(Screen, "_refresh_layout", counted_layout)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = detail(app)
+        rows = screen.step_view.virtual_size.height
+        drawn.clear(), layouts.clear()
+        await pilot.press("j")  # step 2: fewer rows than step 1, both without a scrollbar
+        await pilot.pause()
+        assert screen.step_view.virtual_size.height != rows
+        assert sorted(set(drawn)) == [0, 1] and layouts == []
+        assert "Step 2/6" in screen.step_view.render_line(0).text
+
+
 async def test_header_shows_outcome_source_and_badges(app: DetailApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -43,6 +43,7 @@ from core.text import one_line
 from tui.widgets.badges import badges, own_tests_note
 from tui.widgets.diff import diff_lines
 from tui.widgets.timeline import MATCH, flagged_steps, shared_line, step_haystack, step_line
+from tui.widgets.virtual_size import set_virtual_size
 
 BAR = 1  # the scrollbar's column, right of the lines
 CURRENT = "bold reverse"
@@ -278,20 +279,9 @@ class PairPane(ScrollView, can_focus=False):
             starts, rows = row_starts(self._lines, self._width)
         self._starts = starts
         self._strips = {}
-        self._set_virtual_size(Size(self._width, rows))
+        set_virtual_size(self, Size(self._width, rows))
         if refresh:
             self.refresh()
-
-    def _set_virtual_size(self, size: Size) -> None:
-        """The lines' size, without a relayout of the screen once laid out (a new pair changes
-        only what is inside the pane, and a layout redraws every widget of the screen)."""
-        if size == self.virtual_size:
-            return
-        if not self.container_size:
-            self.virtual_size = size
-            return
-        self.set_reactive(ScrollView.virtual_size, size)
-        self._scroll_update(size)  # the scrollbar and the scroll limits, as a layout would
 
     def plain(self) -> str:
         """What the pane holds, as text (for tests and search)."""

@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 from rich.text import Text
 from textual import events
+from textual.reactive import reactive
 from textual.widgets import OptionList
 
 from core.schema import Rollout, Step
@@ -45,7 +46,14 @@ def preview(step: Step) -> Step:
 class StepTimeline(OptionList):
     """One line per step, built at the widget's width so the summaries use the room there is:
     once laid out (not at a guessed width first), and kept per rollout and width (LINES_KEPT),
-    so a rollout opened again costs no line."""
+    so a rollout opened again costs no line. A line is never wrapped (`step_line` cuts it), so
+    step `i` is the list's line `i`.
+
+    Moving the highlight redraws the line it left and the line it reached: OptionList repaints
+    every line on screen, each looking its style up anew, about a third of a step moved.
+    """
+
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -79,6 +87,12 @@ class StepTimeline(OptionList):
             self.found = positions
             self._width = 0
             self._rebuild()
+
+    def _watch_highlighted(self, old: int | None, new: int | None) -> None:
+        """Beside OptionList's own watcher (which scrolls and reports the step)."""
+        for line in (old, new):
+            if line is not None:
+                self.refresh_line(line)
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._width:

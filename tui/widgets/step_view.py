@@ -24,7 +24,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -33,6 +33,7 @@ from core.schema import ActionKind, Step
 from core.text import strip_ansi, visible
 from tui.widgets.diff import diff_text
 from tui.widgets.timeline import KIND_LETTER, MATCH
+from tui.widgets.virtual_size import set_virtual_size
 
 FOLD_LINES = 200  # lines shown while folded
 FOLD_CHARS = 40_000  # and at most this many characters (one 10 MB line is one "line")
@@ -114,7 +115,10 @@ def foldable(step: Step) -> bool:
     return any(cut_at(t, FOLD_LINES, FOLD_CHARS) < len(t) for t in texts)
 
 
+@lru_cache(maxsize=256)
 def path_lexer(path: str) -> str | None:
+    """The lexer a file's name calls for (Pygments goes through every lexer's patterns: once a
+    path)."""
     lexer = Syntax.guess_lexer(path) if path else "default"
     return None if lexer in ("default", "text") else lexer
 
@@ -339,6 +343,7 @@ class StepView(ScrollView):
         self._starts: list[int] = []  # each block's first row
         self._width = 0
         self._needle = ""
+        self._style: Style | None = None  # the view's style while a frame is drawn
 
     def show(self, renderable: RenderableType, keep_scroll: bool = False) -> None:
         self.renderable = renderable
@@ -380,7 +385,7 @@ class StepView(ScrollView):
                 if strip is not None and self._needle in strip.text.lower():
                     self.match_rows.append(row)
                     self._strips[row] = mark(strip, self._needle, style)
-        self.virtual_size = Size(width, len(self._strips))
+        set_virtual_size(self, Size(width, len(self._strips)))
         self.refresh()
 
     def _render_block(self, block: Block, lines: int | None = None) -> list[Strip | None]:
@@ -410,12 +415,19 @@ class StepView(ScrollView):
         shift = len(rows) - (end - start)
         self._starts[index + 1 :] = [s + shift for s in self._starts[index + 1 :]]
         if shift:
-            self.virtual_size = Size(self._width, len(self._strips))
+            set_virtual_size(self, Size(self._width, len(self._strips)))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style = self.rich_style  # once a frame: it is worked out from every ancestor
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._style = None
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        style = self.rich_style
+        style = self._style or self.rich_style
         index = scroll_y + y
         strip = self._strips[index] if index < len(self._strips) else None
         if strip is None and index < len(self._strips):
