@@ -79,8 +79,8 @@ class AgentPrefApp(App[None]):
             self.action_label()
         else:
             self.action_rollouts()
-        # After the first screen: the probe imports the sandbox code and runs a process (about a
-        # fifth of a start's CPU, taken from the first paint when run beside it).
+        # After the first screen: the probe imports the sandbox code and runs a process, about a
+        # tenth of the first screen's CPU, taken from the first paint when run beside it.
         self.set_timer(PROBE_AFTER_S, self.warn_if_unconfined, name="sandbox probe")
         self.call_after_refresh(self._start_collecting)
 
@@ -265,7 +265,6 @@ class AgentPrefApp(App[None]):
         self.post_message(self.Decided(outcome))  # thread-safe: the writer's thread calls this
 
     def on_agent_pref_app_decided(self, message: Decided) -> None:
-
         outcome = message.outcome
         if not outcome.stored:
             self.notify(

@@ -224,8 +224,7 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     async def action_find(self) -> None:
         if self.current is None:
             return
-        bars = self.query(SearchBar)
-        if not bars:
+        if not self.query(SearchBar):
             await self.mount(SearchBar(id="label-search"), before=self.query_one(KeysFooter))
         self.query_one(SearchBar).open(self.last_search)
 
@@ -439,9 +438,8 @@ class LabelScreen(PollsWhileShown, Screen[None]):
     def _key_of(self, action: str) -> str:
         """The key bound to `action` as shown, after the `[keys]` remapping (fixed while the
         app runs, so looked up once)."""
-        if (
-            action not in self._keys_shown
-        ):  # every action's at once: the bindings are worked out anew each time
+        if action not in self._keys_shown:
+            # Every action's at once: the active bindings are worked out anew on each call.
             for active in self.active_bindings.values():
                 self._keys_shown.setdefault(active.binding.action, self.app.get_key_display(active.binding))
         return self._keys_shown.get(action, "?")
