@@ -472,11 +472,17 @@ def measure_size(
     peer_samples: Samples = defaultdict(list)
     harness: Samples = defaultdict(list)
     ws = scratch / "ws-copy"
+
+    def fresh_copy() -> Path:
+        """The workspace as built: every side starts from the same undecided pairs."""
+        shutil.rmtree(ws, ignore_errors=True)
+        shutil.copytree(scratch / "ws", ws)
+        return ws
+
     for _ in range(args.rounds):
+        fresh_copy()  # a start decides nothing: one copy serves every start of the round
         for _ in range(args.starts):  # a start is one sample of the first screen: noisy, so several
             for name, tree in trees.items():
-                shutil.rmtree(ws, ignore_errors=True)
-                shutil.copytree(scratch / "ws", ws)
                 for figure, values in run_child("ours", tree, args, scratch, True, workspace=ws).items():
                     sides[name][figure] += values
             if peer:
@@ -486,9 +492,7 @@ def measure_size(
                 ).items():
                     peer_samples[figure] += values
         for name, tree in trees.items():
-            shutil.rmtree(ws, ignore_errors=True)
-            shutil.copytree(scratch / "ws", ws)  # every side starts from the same undecided pairs
-            for figure, values in run_child("ours", tree, args, scratch, workspace=ws).items():
+            for figure, values in run_child("ours", tree, args, scratch, workspace=fresh_copy()).items():
                 sides[name][figure] += values
         if peer:
             for figure, values in run_child("peer", ROOT, args, scratch, files=scratch / "trajs").items():
@@ -496,7 +500,7 @@ def measure_size(
         for figure, values in run_child("harness", ROOT, args, scratch).items():
             harness[figure] += values
     report(sides, peer_samples if peer else None, harness)
-    shutil.rmtree(scratch / "ws-copy", ignore_errors=True)
+    shutil.rmtree(ws, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(scratch)
     return median(sides["ours"], "next pair (1)") or 0.0

@@ -145,7 +145,8 @@ async def test_a_step_move_redraws_two_timeline_lines_and_lays_nothing_out(
         await pilot.pause()
         screen = detail(app)
         rows = screen.step_view.virtual_size.height
-        drawn.clear(), layouts.clear()
+        drawn.clear()
+        layouts.clear()
         await pilot.press("j")  # step 2: fewer rows than step 1, both without a scrollbar
         await pilot.pause()
         assert screen.step_view.virtual_size.height != rows
