@@ -84,7 +84,15 @@ def test_agreement_screen(snap_compare, ws_here, size):
             ),
             timeout=60,
         )
-        await pilot.pause()
+        # Sized columns are drawn a frame or two later, later still on a loaded machine: wait
+        # until two frames in a row show the same screen.
+        previous = None
+        for _ in range(100):
+            await pilot.pause(0.1)
+            shot = pilot.app.export_screenshot()
+            if shot == previous:
+                break
+            previous = shot
 
     assert snap_compare(make_app(ws_here), terminal_size=size, run_before=computed)
 
