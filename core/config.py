@@ -137,6 +137,13 @@ class PolicyConfig(Section):
         "below the base's, the adapter's preferences count in full without becoming the only thing "
         "that counts (see the README's \"The demo's own result\")",
     )
+    # See core/agent/policies/scored.py `score`.
+    adapter_ratio: Literal["vocabulary", "choices"] = Field(
+        default="vocabulary",
+        description="ratio: where the actions part, the adapter's log-ratio of each token over the "
+        "whole vocabulary, or over the tokens that continue some action (choices: the rule before "
+        "2026-11-28, under which a kind of action DPO never moved lost share wherever another rose)",
+    )
     concurrency: int = Field(default=2, ge=1, description="rollouts in flight")
     base_url: str = Field(default="http://127.0.0.1:8000/v1", description="openai: the endpoint")
     api_key_env: str = Field(

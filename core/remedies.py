@@ -32,6 +32,12 @@ FIX_ATTEMPT = "outcome.fix_due"
 # small model "never" (README, "The demo's own result").
 NOT_YET_LESSONS = frozenset({"edit.unread", "evidence.uncited", "tests.never_run"})
 
+# Lessons whose remedy is an edit: a branch there makes the edit known to fix the task, where
+# one is and it answers the lesson (`core.agent.branch.branch`).
+EDIT_REMEDIES = frozenset(
+    {FIX_ATTEMPT, "tests.ignored_failure", "files.outside_allowed", "tests.weakened", "diff.too_large"}
+)
+
 
 def remedy(
     check: str, rejected: ToolCall | None, task: Task | None, files: Collection[str] | None = None

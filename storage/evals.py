@@ -108,7 +108,7 @@ def base_key(
         # Concurrency changes only how many run at once, not what each rollout does; the base side
         # has no adapter, so how an adapter's preferences are weighed cannot change it either.
         "policy": policy.model_dump(
-            mode="json", exclude={"adapter", "model", "concurrency", "adapter_temperature"}
+            mode="json", exclude={"adapter", "model", "concurrency", "adapter_temperature", "adapter_ratio"}
         ),
         "tasks": [[t.model_dump(mode="json"), _head(repo)] for t, repo in tasks],
         "n": n,

@@ -21,6 +21,7 @@ from core.agent.runner import jobs_for, run_rollouts
 from core.agent.tools import TOOL_SCHEMAS
 from core.checks.files import diff_budget
 from core.config import PolicyConfig
+from core.remedies import EDIT_REMEDIES
 from core.schema import Rollout, Task, ToolCall
 from core.tasks import install_demo_suite
 from core.tiny_model import build_tiny_model
@@ -125,13 +126,16 @@ def known_fixes(ws: Workspace, store: Store, tasks: list[Task]) -> dict[str, Too
             rollout = store.rollout(row["id"])
             if rollout is not None:
                 passing.setdefault(row["task_id"], []).append(rollout)
-    checks = ws.config().checks
-    fixes = {}
-    for task_id, rollouts in passing.items():
+    config = ws.config()
+
+    def one(task_id: str) -> ToolCall | None:
         task = by_id[task_id]
-        if (fix := known_fix(rollouts, task, task_repo(ws, task), diff_budget(task, checks))) is not None:
-            fixes[task_id] = fix
-    return fixes
+        return known_fix(passing[task_id], task, task_repo(ws, task), diff_budget(task, config.checks))
+
+    # Each candidate is a test run in its own checkout: tasks side by side, as rollouts run.
+    with ThreadPoolExecutor(max_workers=config.policy.concurrency, thread_name_prefix="fix") as pool:
+        found = dict(zip(passing, pool.map(one, passing), strict=True))
+    return {task_id: fix for task_id, fix in found.items() if fix is not None}
 
 
 def run_branch_job(
@@ -159,7 +163,7 @@ def run_branch_job(
         wanted = {p.task_id for p in points}
         fixes = (
             known_fixes(ws, store, [t for t in tasks.values() if t.id in wanted])
-            if config.branch.defer
+            if config.branch.defer or any(p.check in EDIT_REMEDIES for p in points)
             else {}
         )
 

@@ -148,12 +148,25 @@ def branch(
         made = fix if fix is not None else flagged.tool_call
         needed = prerequisites(prefix, made) if made is not None else []
         plans: list[list[Turn]] = []
+        answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
         if defer and n >= 2 and needed and made is not None and deferrable(lesson, flagged.tool_call, task):
             first = [Turn(thought="", tool_call=call) for call in needed]
             edit = Turn(thought=flagged.thought if fix is None else "", tool_call=made)
             plans = [first, [*first, edit]]
+        elif (
+            fix is not None
+            and answer is not None
+            and answer(fix)
+            and call_key(fix) != call_key(flagged.tool_call)
+        ):
+            # The remedy is an edit (the fix that was due, a smaller patch, an allowed file): the
+            # one known to work, its files read first. The policy's own first edit is mostly the
+            # wrong patch, and a pair of a failing "remedy" teaches against the lesson. Where the
+            # fix needs a read first, a second branch does that read and goes its own way: the
+            # two part at the fix itself, which is where "edit now" lives.
+            first = [Turn(thought="", tool_call=call) for call in needed]
+            plans = [[*first, Turn(thought="", tool_call=fix)]] + ([first] if first and n >= 2 else [])
         if len(plans) < n:  # the policy's own alternatives for the rest (drawn only if wanted)
-            answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
             turns = alternatives(policy, env, prefix, flagged, n - len(plans), rng, temperature, answer)
             plans += [[turn] for turn in turns]
         for number, plan in enumerate(plans):

@@ -82,3 +82,16 @@ def test_each_flag_is_answered_by_its_remedy_only(check, flagged, answers, does_
 def test_a_loop_or_an_unknown_check_is_answered_by_anything_else():
     assert remedy("loop.repeat", call("run_tests"), TASK, FILES) is None
     assert remedy("my.plugin", call("run_tests"), TASK, FILES) is None
+
+
+def test_the_lessons_said_to_have_an_edit_for_remedy_are_those_an_edit_of_the_code_answers():
+    """`EDIT_REMEDIES` decides where the branch job looks a known fix up: it must agree with
+    `remedy`, or a lesson would get the fix it cannot use, or lack the one it can."""
+    from core.checks import REGISTRY
+    from core.remedies import EDIT_REMEDIES, FIX_ATTEMPT
+
+    fix = edit("src/a.py")
+    for check in [*REGISTRY, FIX_ATTEMPT]:
+        flagged = edit("src/a.py", new="x" * 500) if check == "diff.too_large" else call("run_tests")
+        answer = remedy(check, flagged, TASK, FILES)
+        assert (answer is not None and answer(fix)) == (check in EDIT_REMEDIES), check

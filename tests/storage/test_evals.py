@@ -72,6 +72,7 @@ def test_a_base_side_key_ignores_what_only_an_adapter_uses_and_keeps_what_the_ba
         return evals.base_key(PolicyConfig(**policy), tmp_path, [], 1, 0, Config())
 
     assert key(adapter_temperature=0.25) == key(adapter_temperature=1.0)
+    assert key(adapter_ratio="vocabulary") == key(adapter_ratio="choices")
     assert key(temperature=0.5) != key(temperature=1.0)
     assert key(state_notes=True) != key(state_notes=False)
 

@@ -204,8 +204,13 @@ class ScoredPolicy:
 
         `[policy] scoring = "ratio"` (default): the base model's mean score (below) over
         `temperature`, plus, with an adapter, what the adapter changed where the actions part (the
-        log-ratio of adapted to base under constrained decoding, `_TokenTree.decoding_logps`) over
-        `[policy] adapter_temperature` (0: over `temperature` too); sampled as they are. At the
+        log-ratio of adapted to base at each token where they part, `_TokenTree.decoding_logps`)
+        over `[policy] adapter_temperature` (0: over `temperature` too); sampled as they are.
+        Each such token's log-probability is taken over the whole vocabulary (`adapter_ratio`),
+        not over the tokens that continue some action: renormalised among those, an action whose
+        tokens DPO never moved lost share wherever another kind rose, and the demo's tuned model,
+        whose pairs chose reads and test runs over many kinds and an edit over almost none, stopped
+        editing (README, "The demo's own result"). At the
         demo's temperatures (0.01-0.03) a ratio divided by the same temperature is the only thing
         that counts: the tuned policy then takes its favourite action at every step, whatever
         the state, and loops. "mean": the mean score of the model as loaded, sampled at
@@ -224,7 +229,13 @@ class ScoredPolicy:
             means = tree.means(*policy)
             return means if self.cfg.scoring == "mean" else [m / max(temperature, 1e-4) for m in means]
         base = self._tree_logits(reference, context, tree)
-        ratio = [p - b for p, b in zip(tree.decoding_logps(*policy), tree.decoding_logps(*base), strict=True)]
+        whole = self.cfg.adapter_ratio == "vocabulary"
+        ratio = [
+            p - b
+            for p, b in zip(
+                tree.decoding_logps(*policy, whole), tree.decoding_logps(*base, whole), strict=True
+            )
+        ]
         adapter_temperature = max(self.cfg.adapter_temperature or temperature, 1e-4)
         return [
             m / max(temperature, 1e-4) + r / adapter_temperature
@@ -347,9 +358,10 @@ class _TokenTree:
         values = torch.where(by < 0, last.log_softmax(-1)[chosen], in_tree).tolist()
         return [sum(v) / len(v) if v else 0.0 for v in self._per_text(values)]
 
-    def decoding_logps(self, last: Any, logits: Any) -> list[float]:
+    def decoding_logps(self, last: Any, logits: Any, vocabulary: bool = False) -> list[float]:
         """Each text's log-probability under constrained decoding: at every token where the
-        texts part, the next-token distribution over the tokens that continue some text; a token
+        texts part, the next-token distribution over the tokens that continue some text (with
+        `vocabulary`, each of those tokens' probability over the whole vocabulary); a token
         no other text competes with is certain. A shift shared by a group of actions (every
         `edit`) changes no choice inside the group, and length counts for nothing: a long patch
         is judged where it parts from the others."""
@@ -362,8 +374,12 @@ class _TokenTree:
         chance: dict[tuple[int, int], float] = {}
         for row, tokens in children.items():
             if len(tokens) > 1:
-                values = (last if row < 0 else logits[row])[torch.tensor(tokens, device=last.device)]
-                for token, logp in zip(tokens, values.log_softmax(-1).tolist(), strict=True):
+                row_logits = last if row < 0 else logits[row]
+                index = torch.tensor(tokens, device=last.device)
+                values = (
+                    row_logits.log_softmax(-1)[index] if vocabulary else row_logits[index].log_softmax(-1)
+                )
+                for token, logp in zip(tokens, values.tolist(), strict=True):
                     chance[row, token] = logp
         steps = [chance.get(key, 0.0) for key in zip(self.predictor, self.targets, strict=True)]
         return [sum(v) for v in self._per_text(steps)]

@@ -296,3 +296,35 @@ def test_a_passing_rollouts_fix_is_its_last_edit_of_the_code_not_a_later_edit_of
     assert rollout is not None and rollout.tests_passed
     assert fixing_edit(rollout, task) == 1
     assert fixing_edit(rollout) == 2  # no task: which files are code is not known
+
+
+def test_where_the_remedy_is_an_edit_the_branch_makes_the_known_fix_its_files_read_first(task_repo):
+    """At a fix that was due, or a sprawling patch: the first branch makes the edit known to
+    work, not the policy's first edit (mostly a wrong patch, whose failing branch would teach
+    against the lesson); where the fix does not answer the lesson, the policy's own."""
+    from core.remedies import FIX_ATTEMPT
+
+    task, repo = task_repo
+    sprawl = ToolCall(
+        name="edit",
+        arguments={"path": "calc/stats.py", "old": "(len(values) - 1)", "new": "len(values)  " + "#" * 200},
+    )
+    policy = Scripted([], others=[FINISH, TEST])
+    cfg = RolloutConfig(step_limit=6)
+    due = run_rollout(Job(task, repo, 5), Scripted([TEST, READ, FINISH]), RolloutConfig())
+    sprawling = run_rollout(Job(task, repo, 6), Scripted([sprawl, FINISH]), RolloutConfig())
+    assert due is not None and sprawling is not None
+
+    at_due = branch(due, task, repo, 2, policy, cfg, 2, 1.0, lesson=FIX_ATTEMPT, fix=FIX)
+    assert [s.tool_call for s in at_due[0].steps] == [TEST, READ, FIX, FINISH] and at_due[0].tests_passed
+    assert at_due[1].steps[2].tool_call == TEST  # the policy's own alternative beside it
+
+    at_sprawl = branch(sprawling, task, repo, 0, policy, cfg, 2, 1.0, lesson="diff.too_large", fix=FIX)
+    assert [s.tool_call for s in at_sprawl[0].steps][:3] == [READ, TEST, FIX]
+    # Its second branch reads and tests too, then goes its own way: the two part at the fix.
+    assert [s.tool_call for s in at_sprawl[1].steps][:2] == [READ, TEST]
+    assert at_sprawl[1].steps[2].tool_call != FIX
+
+    # A lesson whose remedy is not an edit keeps the policy's alternatives.
+    at_read = branch(sprawling, task, repo, 0, policy, cfg, 2, 1.0, lesson="edit.unread", fix=FIX)
+    assert all(FIX not in [s.tool_call for s in b.steps] for b in at_read)

@@ -87,3 +87,25 @@ def test_the_adapters_ratio_has_its_own_temperature(loaded, context):
     assert ratio_own[0] > 0.1  # the adapter still counts...
     for tempered, untempered in zip(ratio_same, ratio_own, strict=True):  # ...at 0.01/0.5 the weight
         assert tempered == pytest.approx(untempered * 50, rel=1e-3, abs=1e-4)
+
+
+OTHER_TOKEN = 10  # the first token of the action outside the group
+
+
+def test_a_vocabulary_ratio_leaves_an_action_where_others_rose(loaded, context):
+    """Among the choices, an action that DPO never moved loses share wherever another rose
+    (the demo's edit, rarely chosen, fell wherever a read was); among the whole vocabulary
+    it keeps its log-ratio, up to the normaliser's change."""
+    tuned = dataclasses.replace(loaded, model=shifted(loaded.model, OTHER_TOKEN, 2.0), reference=loaded.model)
+    base = ScoredPolicy(loaded, PolicyConfig()).score(context, TEXTS, 0.01)
+
+    def ratio(how: str) -> list[float]:
+        scores = ScoredPolicy(tuned, PolicyConfig(adapter_ratio=how, adapter_temperature=1.0)).score(
+            context, TEXTS, 0.01
+        )
+        return [a - b for a, b in zip(scores, base, strict=True)]
+
+    choices, vocabulary = ratio("choices"), ratio("vocabulary")
+    assert choices[0] < -0.1 and choices[1] < -0.1  # the group lost share to the risen action
+    assert abs(vocabulary[0]) < 0.05 and abs(vocabulary[1]) < 0.05  # the normaliser's change only
+    assert vocabulary[2] == pytest.approx(2.0, abs=0.05)  # the risen action keeps its own rise
