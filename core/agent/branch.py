@@ -149,8 +149,8 @@ def branch(
         needed = prerequisites(prefix, made) if made is not None else []
         plans: list[list[Turn]] = []
         answer = remedy(lesson, flagged.tool_call, task, env.files()) if lesson else None
+        first = [Turn(thought="", tool_call=call) for call in needed]
         if defer and n >= 2 and needed and made is not None and deferrable(lesson, flagged.tool_call, task):
-            first = [Turn(thought="", tool_call=call) for call in needed]
             edit = Turn(thought=flagged.thought if fix is None else "", tool_call=made)
             plans = [first, [*first, edit]]
         elif (
@@ -164,7 +164,6 @@ def branch(
             # wrong patch, and a pair of a failing "remedy" teaches against the lesson. Where the
             # fix needs a read first, a second branch does that read and goes its own way: the
             # two part at the fix itself, which is where "edit now" lives.
-            first = [Turn(thought="", tool_call=call) for call in needed]
             plans = [[*first, Turn(thought="", tool_call=fix)]] + ([first] if first and n >= 2 else [])
         if len(plans) < n:  # the policy's own alternatives for the rest (drawn only if wanted)
             turns = alternatives(policy, env, prefix, flagged, n - len(plans), rng, temperature, answer)

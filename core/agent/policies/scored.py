@@ -376,8 +376,11 @@ class _TokenTree:
             if len(tokens) > 1:
                 row_logits = last if row < 0 else logits[row]
                 index = torch.tensor(tokens, device=last.device)
+                # log p = logit - logsumexp, as in `means`: no vocabulary-wide log_softmax written out
                 values = (
-                    row_logits.log_softmax(-1)[index] if vocabulary else row_logits[index].log_softmax(-1)
+                    row_logits[index] - row_logits.logsumexp(-1)
+                    if vocabulary
+                    else row_logits[index].log_softmax(-1)
                 )
                 for token, logp in zip(tokens, values.tolist(), strict=True):
                     chance[row, token] = logp
